@@ -1,0 +1,40 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) otlp.tls contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+
+    # Attributes and requirements shared by every otlp.tls module.
+    DOCUMENTATION = r'''
+requirements:
+  - cryptography >= 3.3 on the host that runs the module (Debian 12 python3-cryptography 38 works)
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details:
+      - Diffs show certificate summaries (subject, SANs, serial, expiry) and key fingerprints, never key material.
+  platform:
+    platforms: posix
+'''
+
+    # Ownership options for files a module writes.
+    FILES = r'''
+options:
+  owner:
+    description:
+      - Name of the user that should own the written files.
+      - Left as it is when not set (new files belong to the connecting user).
+    type: str
+  group:
+    description:
+      - Name of the group that should own the written files.
+    type: str
+'''

@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) otlp.tls contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Atomic, check-mode-aware file writes for the otlp.tls modules."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+import tempfile
+
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+
+
+class FileProblem(Exception):
+    """A path can not be used as asked; the message says why and what to do."""
+
+
+def read_file(path, what='file'):
+    """Return the bytes of ``path`` or None when it does not exist.
+
+    A directory or an unreadable file is an error with a message, not a crash.
+    """
+    if not os.path.lexists(path):
+        return None
+    if os.path.isdir(path):
+        raise FileProblem('%s path %s is a directory: point it at a file inside it' % (what, path))
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read()
+    except (IOError, OSError) as exc:
+        raise FileProblem('cannot read %s %s: %s (check its permissions, or run with become)'
+                          % (what, path, to_native(exc.strerror or exc)))
+
+
+def check_parent(path, what='file'):
+    """Fail early when the target directory is missing or the path is a directory."""
+    if os.path.isdir(path):
+        raise FileProblem('%s path %s is a directory: point it at a file inside it' % (what, path))
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise FileProblem('the directory %s for %s %s does not exist: create it first' % (parent, what, path))
+
+
+def octal_mode(mode):
+    """The integer form of an octal mode ('0640', 416), or None for symbolic modes."""
+    if isinstance(mode, int):
+        return mode
+    if mode is not None and re.match(r'^0?[0-7]{3,4}$', str(mode)):
+        return int(str(mode), 8)
+    return None
+
+
+def file_attributes(module, path, owner=None, group=None, mode=None):
+    """File attribute arguments in the form AnsibleModule expects."""
+    args = module.load_file_common_arguments({'path': path, 'owner': owner, 'group': group, 'mode': mode})
+    args['path'] = path
+    return args
+
+
+def write_file(module, path, content, owner=None, group=None, mode=None):
+    """Write ``content`` to ``path`` atomically if it differs; then fix ownership and mode.
+
+    The new content is written to a temporary file in the same directory with
+    the final mode already set (so a key is never world-readable, not even
+    for a moment) and renamed over the target.  In check mode nothing is
+    written.  Returns True when anything changed.
+    """
+    content = to_bytes(content)
+    check_parent(path)
+    current = read_file(path)
+    changed = current != content
+    if changed and not module.check_mode:
+        directory = os.path.dirname(os.path.abspath(path))
+        fd, tmp_path = tempfile.mkstemp(prefix='.otlp-tls-', dir=directory)
+        try:
+            # Start private; the requested mode is applied before the rename.
+            os.fchmod(fd, (octal_mode(mode) or 0o600) & 0o600)
+            with os.fdopen(fd, 'wb') as handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            attrs = file_attributes(module, tmp_path, owner, group, mode)
+            module.set_fs_attributes_if_different(attrs, False)
+            os.rename(tmp_path, path)
+        except Exception:
+            if os.path.exists(tmp_path):
+                os.unlink(tmp_path)
+            raise
+    if os.path.exists(path):
+        attrs = file_attributes(module, path, owner, group, mode)
+        changed = module.set_fs_attributes_if_different(attrs, changed)
+    return changed

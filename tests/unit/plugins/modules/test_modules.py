@@ -1,0 +1,353 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Run each module the way Ansible does (JSON arguments in, JSON result out) against real files."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import hashlib
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+
+from ansible_collections.otlp.tls.plugins.module_utils import pki
+
+from ...conftest import COLLECTIONS_ROOT
+
+
+def run_module(name, args, check=False, diff=False):
+    payload = dict(args)
+    payload.update(_ansible_check_mode=check, _ansible_diff=diff)
+    env = dict(os.environ, PYTHONPATH=COLLECTIONS_ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    proc = subprocess.run(
+        [sys.executable, '-m', 'ansible_collections.otlp.tls.plugins.modules.' + name],
+        input=json.dumps({'ANSIBLE_MODULE_ARGS': payload}).encode(), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, env=env, check=False)
+    assert proc.stdout, proc.stderr.decode()
+    result = json.loads(proc.stdout)
+    result['_stdout'] = proc.stdout.decode()
+    return result
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def digest_tree(directory):
+    out = {}
+    for root, _dirs, files in os.walk(str(directory)):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, 'rb') as handle:
+                out[path] = (hashlib.sha256(handle.read()).hexdigest(), mode_of(path))
+    return out
+
+
+@pytest.fixture
+def ca_dir(tmp_path):
+    result = run_module('x509_ca', dict(certificate_path=str(tmp_path / 'ca.crt'),
+                                        private_key_path=str(tmp_path / 'ca.key'), common_name='Unit CA'))
+    assert not result.get('failed'), result
+    return tmp_path
+
+
+def ca_args(ca_dir):
+    return dict(ca_certificate_path=str(ca_dir / 'ca.crt'), ca_private_key_path=str(ca_dir / 'ca.key'))
+
+
+# --- x509_ca ------------------------------------------------------------------
+
+def test_ca_created_once_then_kept(tmp_path):
+    args = dict(certificate_path=str(tmp_path / 'ca.crt'), private_key_path=str(tmp_path / 'ca.key'),
+                bundle_path=str(tmp_path / 'bundle.crt'))
+    preview = run_module('x509_ca', args, check=True)
+    assert preview['changed'] and preview['private_key_created']
+    assert os.listdir(str(tmp_path)) == []
+
+    first = run_module('x509_ca', args, diff=True)
+    assert first['changed'] and first['private_key_created']
+    assert mode_of(str(tmp_path / 'ca.key')) == 0o600
+    with open(str(tmp_path / 'ca.key'), 'rb') as handle:
+        key_pem = handle.read()
+    assert key_pem.startswith(b'-----BEGIN PRIVATE KEY-----')
+    assert key_pem.decode() not in first['_stdout']
+    assert first['info']['key_type'] == 'ec-p256' and first['info']['days_left'] >= 3649
+    assert 'subject: CN=otlp.tls CA' in first['diff']['after']
+
+    second = run_module('x509_ca', args)
+    assert not second['changed'] and not second['private_key_created']
+    assert second['certificate'] == first['certificate'] == second['bundle']
+
+
+def test_ca_with_passphrase(tmp_path):
+    args = dict(certificate_path=str(tmp_path / 'ca.crt'), private_key_path=str(tmp_path / 'ca.key'),
+                private_key_passphrase='s3cret-pass', key_type='rsa-2048')
+    first = run_module('x509_ca', args)
+    assert first['changed'] and 's3cret-pass' not in first['_stdout']
+    with open(str(tmp_path / 'ca.key'), 'rb') as handle:
+        assert b'ENCRYPTED PRIVATE KEY' in handle.read()
+    assert not run_module('x509_ca', args)['changed']
+    wrong = run_module('x509_ca', dict(args, private_key_passphrase='nope'))
+    assert wrong['failed'] and 'passphrase is wrong' in wrong['msg']
+    missing = run_module('x509_ca', dict(args, private_key_passphrase=None))
+    assert missing['failed'] and 'no passphrase was given' in missing['msg']
+
+
+def test_ca_key_and_certificate_must_match(ca_dir, tmp_path):
+    other = tmp_path / 'other'
+    other.mkdir()
+    run_module('x509_ca', dict(certificate_path=str(other / 'ca.crt'), private_key_path=str(other / 'ca.key')))
+    result = run_module('x509_ca', dict(certificate_path=str(other / 'ca.crt'),
+                                        private_key_path=str(ca_dir / 'ca.key')))
+    assert result['failed'] and 'do not belong together' in result['msg']
+
+
+def test_expired_ca_is_refused(tmp_path):
+    key = pki.generate_private_key('ec-p256')
+    past = pki.utcnow() - datetime.timedelta(days=400)
+    cert = pki.build_ca_certificate(key, 'Old CA', None, 30, now=past)
+    (tmp_path / 'ca.key').write_bytes(pki.private_key_to_pkcs8(key))
+    (tmp_path / 'ca.crt').write_bytes(pki.certificate_pem(cert))
+    result = run_module('x509_ca', dict(certificate_path=str(tmp_path / 'ca.crt'),
+                                        private_key_path=str(tmp_path / 'ca.key')))
+    assert result['failed'] and 'expired on' in result['msg'] and 'rotate' in result['msg']
+
+
+def test_ca_path_that_is_a_directory(tmp_path):
+    (tmp_path / 'ca.crt').mkdir()
+    result = run_module('x509_ca', dict(certificate_path=str(tmp_path / 'ca.crt'),
+                                        private_key_path=str(tmp_path / 'ca.key')))
+    assert result['failed'] and 'is a directory' in result['msg']
+    assert not (tmp_path / 'ca.key').exists()
+
+
+def test_bundle_keeps_this_ca_first(ca_dir, tmp_path):
+    old = tmp_path / 'old'
+    old.mkdir()
+    run_module('x509_ca', dict(certificate_path=str(old / 'ca.crt'), private_key_path=str(old / 'ca.key'),
+                               common_name='Old CA'))
+    result = run_module('x509_ca', dict(certificate_path=str(ca_dir / 'ca.crt'),
+                                        private_key_path=str(ca_dir / 'ca.key'),
+                                        bundle_path=str(ca_dir / 'bundle.crt'), bundle_include=[str(old / 'ca.crt')]))
+    subjects = [c.subject.rfc4514_string() for c in pki.load_certificates((ca_dir / 'bundle.crt').read_bytes())]
+    assert subjects == ['CN=Unit CA', 'CN=Old CA'] and result['changed']
+
+
+# --- x509_csr -----------------------------------------------------------------
+
+def csr_args(tmp_path, **extra):
+    args = dict(private_key_path=str(tmp_path / 'host.key'), common_name='app1', dns_names=['app1', 'app1.example'],
+                ip_addresses=['192.0.2.10'], certificate_path=str(tmp_path / 'host.crt'))
+    args.update(extra)
+    return args
+
+
+def test_csr_key_is_made_once_as_pkcs8(tmp_path):
+    preview = run_module('x509_csr', csr_args(tmp_path), check=True)
+    assert preview['changed'] and preview['csr'].startswith('-----BEGIN CERTIFICATE REQUEST-----')
+    assert not (tmp_path / 'host.key').exists()
+
+    first = run_module('x509_csr', csr_args(tmp_path))
+    assert first['changed'] and first['private_key_changed']
+    key_pem = (tmp_path / 'host.key').read_bytes()
+    assert key_pem.startswith(b'-----BEGIN PRIVATE KEY-----') and mode_of(str(tmp_path / 'host.key')) == 0o600
+    assert key_pem.decode() not in first['_stdout']
+    csr = pki.load_csr(first['csr'])
+    assert pki.sans_of(csr) == (['app1', 'app1.example'], ['192.0.2.10'])
+    assert first['existing_certificate'] == ''
+
+    second = run_module('x509_csr', csr_args(tmp_path))
+    assert not second['changed'] and second['public_key_fingerprint'] == first['public_key_fingerprint']
+
+
+def test_csr_mode_and_group_follow_the_arguments(tmp_path):
+    run_module('x509_csr', csr_args(tmp_path))
+    result = run_module('x509_csr', csr_args(tmp_path, mode='0640', group='nogroup'))
+    assert result['changed'] and not result['private_key_changed']
+    assert mode_of(str(tmp_path / 'host.key')) == 0o640
+
+
+def test_pkcs1_key_is_rewritten_as_pkcs8_without_a_new_key(tmp_path):
+    key = pki.generate_private_key('rsa-2048')
+    (tmp_path / 'host.key').write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()))
+    result = run_module('x509_csr', csr_args(tmp_path, key_type='rsa-2048'))
+    assert result['changed'] and not result['private_key_changed']
+    assert result['private_key_reason'] == 'rewritten as PKCS#8 (was pkcs1)'
+    assert result['public_key_fingerprint'] == pki.public_key_fingerprint(key)
+    assert (tmp_path / 'host.key').read_bytes().startswith(b'-----BEGIN PRIVATE KEY-----')
+
+
+def test_rotate_key_and_type_change_make_new_keys(tmp_path):
+    first = run_module('x509_csr', csr_args(tmp_path))
+    rotated = run_module('x509_csr', csr_args(tmp_path, rotate_key=True))
+    assert rotated['private_key_changed'] and rotated['public_key_fingerprint'] != first['public_key_fingerprint']
+    retyped = run_module('x509_csr', csr_args(tmp_path, key_type='ec-p384'))
+    assert retyped['key_type'] == 'ec-p384' and 'key type changed' in retyped['private_key_reason']
+
+
+def test_invalid_san_fails_before_any_write(tmp_path):
+    result = run_module('x509_csr', csr_args(tmp_path, ip_addresses=['not-an-ip']))
+    assert result['failed'] and 'not an IP address' in result['msg']
+    assert not (tmp_path / 'host.key').exists()
+
+
+# --- x509_sign ----------------------------------------------------------------
+
+def make_csr(tmp_path, name, **extra):
+    directory = tmp_path / name
+    directory.mkdir(exist_ok=True)
+    args = dict(private_key_path=str(directory / 'key.pem'), common_name=name, dns_names=[name],
+                certificate_path=str(directory / 'cert.pem'))
+    args.update(extra)
+    return run_module('x509_csr', args)
+
+
+def test_sign_many_then_keep_them(ca_dir, tmp_path):
+    hosts = ['collector1', 'app1', 'app2']
+    csrs = dict((name, make_csr(tmp_path, name)) for name in hosts)
+    requests = [dict(name=name, csr=csrs[name]['csr'], profile='server' if name.startswith('collector') else 'client')
+                for name in hosts]
+    first = run_module('x509_sign', dict(ca_args(ca_dir), requests=requests))
+    assert first['changed'] and sorted(first['issued']) == sorted(hosts)
+    assert pki.profile_of(pki.load_certificate(first['certificates']['app1']['certificate'])) == 'client'
+    for request in requests:
+        request['existing_certificate'] = first['certificates'][request['name']]['certificate']
+    second = run_module('x509_sign', dict(ca_args(ca_dir), requests=requests))
+    assert not second['changed'] and second['issued'] == [] and sorted(second['kept']) == sorted(hosts)
+
+    # A SAN change on one host re-issues exactly that one.
+    requests[1]['csr'] = make_csr(tmp_path, 'app1', dns_names=['app1', 'app1.example'])['csr']
+    third = run_module('x509_sign', dict(ca_args(ca_dir), requests=requests))
+    assert third['issued'] == ['app1'] and 'subjectAltNames changed' in third['certificates']['app1']['reasons'][0]
+
+    forced = run_module('x509_sign', dict(ca_args(ca_dir), requests=requests, force=True))
+    assert sorted(forced['issued']) == sorted(hosts)
+
+
+def test_sign_renew_before_past_the_remaining_validity(ca_dir, tmp_path):
+    csr = make_csr(tmp_path, 'app1')['csr']
+    first = run_module('x509_sign', dict(ca_args(ca_dir), validity_days=30, renew_before=10,
+                                        requests=[dict(name='a', csr=csr)]))
+    cert = first['certificates']['a']['certificate']
+    kept = run_module('x509_sign', dict(ca_args(ca_dir), validity_days=30, renew_before=10,
+                                        requests=[dict(name='a', csr=csr, existing_certificate=cert)]))
+    assert not kept['changed']
+    renewed = run_module('x509_sign', dict(ca_args(ca_dir), validity_days=60, renew_before=40,
+                                           requests=[dict(name='a', csr=csr, existing_certificate=cert)]))
+    assert renewed['changed'] and 'within renew_before (40 days)' in renewed['certificates']['a']['reasons'][0]
+
+
+def test_sign_rejects_bad_requests_as_a_whole(ca_dir, tmp_path):
+    csr = make_csr(tmp_path, 'app1')['csr']
+    dup = run_module('x509_sign', dict(ca_args(ca_dir), requests=[dict(name='a', csr=csr), dict(name='a', csr=csr)]))
+    assert dup['failed'] and 'appears twice' in dup['msg']
+    bad = run_module('x509_sign', dict(ca_args(ca_dir), requests=[dict(name='b', csr='garbage')]))
+    assert bad['failed'] and 'CSR of b' in bad['msg']
+    loop = run_module('x509_sign', dict(ca_args(ca_dir), validity_days=30, renew_before=30,
+                                        requests=[dict(name='c', csr=csr)]))
+    assert loop['failed'] and 'renew_before (30) must be' in loop['msg']
+
+
+def test_sign_without_a_ca(tmp_path):
+    result = run_module('x509_sign', dict(ca_certificate_path=str(tmp_path / 'none.crt'),
+                                          ca_private_key_path=str(tmp_path / 'none.key'), requests=[]))
+    assert result['failed'] and 'the CA is incomplete' in result['msg']
+
+
+# --- x509_install -------------------------------------------------------------
+
+def signed(ca_dir, tmp_path, name='collector1', profile='server'):
+    csr = make_csr(tmp_path, name)
+    out = run_module('x509_sign', dict(ca_args(ca_dir), requests=[dict(name=name, csr=csr['csr'], profile=profile)]))
+    return out['certificates'][name]['certificate'], out['chain']
+
+
+def install_args(tmp_path, cert, chain, name='collector1', **extra):
+    directory = tmp_path / name
+    args = dict(certificate=cert, certificate_path=str(directory / 'cert.pem'), chain=chain,
+                fullchain_path=str(directory / 'fullchain.pem'), trust_bundle=chain,
+                trust_bundle_path=str(directory / 'ca.pem'), private_key_path=str(directory / 'key.pem'),
+                required_names=[name], profile='server')
+    args.update(extra)
+    return args
+
+
+def test_install_writes_once(ca_dir, tmp_path):
+    cert, chain = signed(ca_dir, tmp_path)
+    args = install_args(tmp_path, cert, chain)
+    preview = run_module('x509_install', args, check=True, diff=True)
+    assert preview['changed'] and not (tmp_path / 'collector1' / 'cert.pem').exists()
+    first = run_module('x509_install', args)
+    assert first['changed'] and len(first['changed_files']) == 3
+    assert (tmp_path / 'collector1' / 'fullchain.pem').read_text() == cert + chain
+    assert not run_module('x509_install', args)['changed']
+
+
+def test_install_refuses_and_writes_nothing(ca_dir, tmp_path):
+    cert, chain = signed(ca_dir, tmp_path)
+    run_module('x509_install', install_args(tmp_path, cert, chain))
+    other_cert, _chain = signed(ca_dir, tmp_path, 'app1', 'client')
+    before = digest_tree(tmp_path)
+    # app1's certificate for collector1's key, for the wrong names and usage.
+    result = run_module('x509_install', install_args(tmp_path, other_cert, chain))
+    assert result['failed']
+    assert 'does not belong to the certificate' in result['msg']
+    assert 'do not cover collector1' in result['msg'] and 'serverAuth is needed' in result['msg']
+    assert digest_tree(tmp_path) == before
+
+
+def test_install_converts_a_provided_pkcs1_key(tmp_path):
+    # Bring your own PKI: an RSA 4096 CA and leaf made elsewhere, PKCS#1 key file.
+    ca_key = pki.generate_private_key('rsa-2048')
+    ca_cert = pki.build_ca_certificate(ca_key, 'Org CA', 'Example Org', 365)
+    leaf_key = pki.generate_private_key('rsa-4096')
+    csr = pki.build_csr(leaf_key, 'collector1', None, ['collector1'], [])
+    cert = pki.sign_csr(csr, ca_key, ca_cert, 'server', 90)
+    pkcs1 = leaf_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                   serialization.BestAvailableEncryption(b'org-pass'))
+    (tmp_path / 'collector1').mkdir()
+    args = install_args(tmp_path, pki.certificate_pem(cert).decode(), pki.certificate_pem(ca_cert).decode(),
+                        private_key=pkcs1.decode(), private_key_passphrase='org-pass')
+    result = run_module('x509_install', args, diff=True)
+    assert result['changed'] and result['private_key_converted'], result
+    written = (tmp_path / 'collector1' / 'key.pem').read_bytes()
+    assert written.startswith(b'-----BEGIN PRIVATE KEY-----') and mode_of(str(tmp_path / 'collector1' / 'key.pem')) == 0o600
+    assert pki.public_key_fingerprint(pki.load_private_key(written)) == pki.public_key_fingerprint(leaf_key)
+    assert pkcs1.decode() not in result['_stdout'] and written.decode() not in result['_stdout']
+    assert 'org-pass' not in result['_stdout']
+    assert not run_module('x509_install', args)['changed']
+
+
+# --- x509_info ----------------------------------------------------------------
+
+def test_info_reports_facts_and_problems(ca_dir, tmp_path):
+    cert, chain = signed(ca_dir, tmp_path)
+    run_module('x509_install', install_args(tmp_path, cert, chain))
+    directory = tmp_path / 'collector1'
+    args = dict(certificate_path=str(directory / 'cert.pem'), private_key_path=str(directory / 'key.pem'),
+                trust_bundle_path=str(directory / 'ca.pem'))
+    good = run_module('x509_info', args)
+    assert good['exists'] and good['key_matches'] and good['chain_verified'] and good['problems'] == []
+    assert dict((k, good['private_key'][k]) for k in ('exists', 'format', 'key_type', 'mode')) == dict(
+        exists=True, format='pkcs8', key_type='ec-p256', mode='0600')
+    assert '-----BEGIN' not in json.dumps(good['private_key'])
+
+    worse = run_module('x509_info', dict(args, required_names=['collector.example'], min_days_left=400,
+                                         profile='client'))
+    assert len(worse['problems']) == 3, worse['problems']
+    missing = run_module('x509_info', dict(certificate_path=str(tmp_path / 'nope.pem')))
+    assert not missing['exists'] and not missing.get('failed')
+
+
+def test_info_on_a_directory_is_a_clear_error(tmp_path):
+    result = run_module('x509_info', dict(certificate_path=str(tmp_path)))
+    assert result['failed'] and 'is a directory' in result['msg']
