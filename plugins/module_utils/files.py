@@ -37,12 +37,16 @@ def read_file(path, what='file'):
                           % (what, path, to_native(exc.strerror or exc)))
 
 
-def check_parent(path, what='file'):
-    """Fail early when the target directory is missing or the path is a directory."""
+def check_parent(path, what='file', check_mode=False):
+    """Fail early when the target directory is missing or the path is a directory.
+
+    In check mode a missing directory is accepted: an earlier task of the same
+    run would have created it.
+    """
     if os.path.isdir(path):
         raise FileProblem('%s path %s is a directory: point it at a file inside it' % (what, path))
     parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
+    if not os.path.isdir(parent) and not check_mode:
         raise FileProblem('the directory %s for %s %s does not exist: create it first' % (parent, what, path))
 
 
@@ -71,7 +75,7 @@ def write_file(module, path, content, owner=None, group=None, mode=None):
     written.  Returns True when anything changed.
     """
     content = to_bytes(content)
-    check_parent(path)
+    check_parent(path, check_mode=module.check_mode)
     current = read_file(path)
     changed = current != content
     if changed and not module.check_mode:

@@ -254,18 +254,36 @@ def normalize_sans(dns_names=None, ip_addresses=None):
     return dns, sorted(set(ips), key=lambda v: (ipaddress.ip_address(v).version, ipaddress.ip_address(v)))
 
 
+def split_names(names):
+    """Split host names and addresses into (dns names, ip addresses) by their form."""
+    dns, ips = [], []
+    for name in names or []:
+        name = str(name).strip()
+        try:
+            ips.append(str(ipaddress.ip_address(name)))
+        except ValueError:
+            dns.append(name)
+    return dns, ips
+
+
 def _san_extension(dns, ips):
     names = [x509.DNSName(name) for name in dns]
     names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
     return x509.SubjectAlternativeName(names)
 
 
-def build_csr(key, common_name, organization=None, dns_names=None, ip_addresses=None):
-    """A CSR for ``key`` carrying the subject and SANs the certificate should have."""
+def build_csr(key, common_name, organization=None, dns_names=None, ip_addresses=None, profile=None):
+    """A CSR for ``key`` carrying the subject, SANs and (optionally) the profile the certificate should have.
+
+    The profile travels as a requested extendedKeyUsage, so that one signing
+    call for many hosts knows what each host asked for.
+    """
     dns, ips = normalize_sans(dns_names, ip_addresses)
     builder = x509.CertificateSigningRequestBuilder().subject_name(build_name(common_name, organization))
     if dns or ips:
         builder = builder.add_extension(_san_extension(dns, ips), critical=False)
+    if profile:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(profile_usages(profile)), critical=False)
     return builder.sign(key, _signing_hash(key))
 
 

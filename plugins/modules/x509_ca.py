@@ -155,7 +155,7 @@ def run(module):
     key_path, cert_path = params['private_key_path'], params['certificate_path']
     for path, what in ((key_path, 'CA private key'), (cert_path, 'CA certificate'), (params['bundle_path'], 'bundle')):
         if path:
-            check_parent(path, what)
+            check_parent(path, what, module.check_mode)
     key_data = read_file(key_path, 'CA private key')
     cert_data = read_file(cert_path, 'CA certificate')
     extra = []

@@ -60,6 +60,19 @@ options:
     type: list
     elements: str
     default: []
+  subject_alt_names:
+    description:
+      - Names and addresses in one list; each IP address becomes an IP subjectAltName, anything else a DNS one.
+      - Added to O(dns_names) and O(ip_addresses).
+    type: list
+    elements: str
+    default: []
+  profile:
+    description:
+      - Usage to ask the CA for, carried in the CSR as a requested extendedKeyUsage. M(otlp.tls.x509_sign) uses it unless
+        its request names a profile.
+    type: str
+    choices: [server, client, both]
   certificate_path:
     description: Path of the certificate installed for this key, returned as RV(existing_certificate) when it exists.
     type: path
@@ -125,7 +138,11 @@ def decide_key(existing_data, key_type, rotate_key):
         return pki.generate_private_key(key_type), 'no key yet', True
     if rotate_key:
         return pki.generate_private_key(key_type), 'rotate_key requested', True
-    key = pki.load_private_key(existing_data, None, 'existing private key')
+    try:
+        key = pki.load_private_key(existing_data, None, 'existing private key')
+    except pki.PKIError as exc:
+        raise pki.PKIError('%s. The key must be an unencrypted RSA or EC key that the service can read; set '
+                           'rotate_key to replace it' % exc)
     if pki.key_type_of(key) != key_type:
         return (pki.generate_private_key(key_type),
                 'key type changed (%s -> %s)' % (pki.key_type_of(key), key_type), True)
@@ -137,15 +154,16 @@ def decide_key(existing_data, key_type, rotate_key):
 def run(module):
     params = module.params
     key_path = params['private_key_path']
-    check_parent(key_path, 'private key')
-    dns, ips = pki.normalize_sans(params['dns_names'], params['ip_addresses'])
+    check_parent(key_path, 'private key', module.check_mode)
+    extra_dns, extra_ips = pki.split_names(params['subject_alt_names'])
+    dns, ips = pki.normalize_sans(params['dns_names'] + extra_dns, params['ip_addresses'] + extra_ips)
     existing = read_file(key_path, 'private key')
     key, reason, new_key = decide_key(existing, params['key_type'], params['rotate_key'])
     fingerprint_before = pki.public_key_fingerprint(pki.load_private_key(existing)) if existing and new_key else ''
 
     changed = write_file(module, key_path, pki.private_key_to_pkcs8(key) if reason else existing,
                          params['owner'], params['group'], params['mode'])
-    csr = pki.build_csr(key, params['common_name'], params['organization'], dns, ips)
+    csr = pki.build_csr(key, params['common_name'], params['organization'], dns, ips, params['profile'])
 
     existing_cert = ''
     if params['certificate_path']:
@@ -182,6 +200,8 @@ def main():
             organization=dict(type='str'),
             dns_names=dict(type='list', elements='str', default=[]),
             ip_addresses=dict(type='list', elements='str', default=[]),
+            subject_alt_names=dict(type='list', elements='str', default=[]),
+            profile=dict(type='str', choices=list(pki.PROFILES)),
             certificate_path=dict(type='path'),
         ),
         supports_check_mode=True,

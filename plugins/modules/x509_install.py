@@ -163,7 +163,7 @@ def run(module):
                (params['trust_bundle_path'], 'trust bundle')]
     for path, what in targets:
         if path:
-            check_parent(path, what)
+            check_parent(path, what, module.check_mode)
     if params['chain_path'] and not chain:
         raise FileProblem('chain_path is set but chain is empty: pass the issuing CA certificate(s) in chain')
     if params['trust_bundle_path'] and not roots:
@@ -177,10 +177,11 @@ def run(module):
         key_pem = pki.private_key_to_pkcs8(key)
     else:
         key_data = read_file(key_path, 'private key')
-        if key_data is None:
+        if key_data is None and not module.check_mode:
             raise FileProblem('the private key %s does not exist: create it with otlp.tls.x509_csr first, or pass '
                               'private_key' % key_path)
-        key = pki.load_private_key(key_data, None, 'private key %s' % key_path)
+        # In check mode on a new host the key is not there yet: x509_csr only said it would make it.
+        key = pki.load_private_key(key_data, None, 'private key %s' % key_path) if key_data is not None else None
 
     problems = pki.check_certificate(cert, key, roots, chain, params['required_names'], params['profile'],
                                      params['min_days_left'])
@@ -213,7 +214,7 @@ def run(module):
             else:
                 diff_before.append('%s: %s\n' % (path, 'key present' if before else 'absent'))
                 diff_after.append('%s: public key sha256 %s\n' % (path, pki.public_key_fingerprint(key)))
-    if key_pem is None and key_path not in changed_files:
+    if key_pem is None and key is not None and key_path not in changed_files:
         # The key made on this host keeps its mode and owner in line too.
         if write_file(module, key_path, read_file(key_path), params['owner'], params['group'],
                       params['private_key_mode']):

@@ -17,8 +17,9 @@ description:
   - For each request, an existing certificate is kept when it is issued by the current CA, is for the same key, subject,
     subjectAltNames and profile, and does not expire within O(renew_before) days. Otherwise a new certificate is issued and
     the reasons are returned.
-  - Subject and subjectAltNames come from the CSR; key usage and extended key usage come from the profile, never from the
-    CSR.
+  - Subject and subjectAltNames come from the CSR. The profile (extended key usage) is, in order, the request's
+    O(requests[].profile), the one the CSR asks for (M(otlp.tls.x509_csr) O(otlp.tls.x509_csr#module:profile)), or
+    O(profile). Key usage is always set by the signer.
   - Writes nothing. Only requests that got a new certificate count as changed.
 author:
   - otlp.tls contributors
@@ -38,7 +39,8 @@ options:
     type: str
   profile:
     description:
-      - Default profile of the requests. V(server) adds serverAuth, V(client) clientAuth, V(both) both usages.
+      - Profile of requests that name none and whose CSR asks for none. V(server) adds serverAuth, V(client) clientAuth,
+        V(both) both usages.
     type: str
     default: server
     choices: [server, client, both]
@@ -73,7 +75,7 @@ options:
         type: str
         default: ''
       profile:
-        description: Profile of this request; defaults to O(profile).
+        description: Profile of this request; defaults to what the CSR asks for, then O(profile).
         type: str
         choices: [server, client, both]
       validity_days:
@@ -182,8 +184,13 @@ def validate_requests(params):
         if name in seen:
             problems.append('request name %r appears twice: names must be unique' % name)
         seen.add(name)
+        try:
+            csr = pki.load_csr(request['csr'], 'CSR of %s' % name)
+        except pki.PKIError as exc:
+            problems.append(to_text(exc))
+            continue
         settings = dict(
-            profile=request['profile'] or params['profile'],
+            profile=request['profile'] or pki.profile_of(csr) or params['profile'],
             validity_days=request['validity_days'] if request['validity_days'] is not None else params['validity_days'],
             renew_before=request['renew_before'] if request['renew_before'] is not None else params['renew_before'],
             force=request['force'] or params['force'],
@@ -193,11 +200,6 @@ def validate_requests(params):
         if not 0 <= settings['renew_before'] < settings['validity_days']:
             problems.append('%s: renew_before (%d) must be at least 0 and below validity_days (%d), or every run '
                             're-issues the certificate' % (name, settings['renew_before'], settings['validity_days']))
-        try:
-            csr = pki.load_csr(request['csr'], 'CSR of %s' % name)
-        except pki.PKIError as exc:
-            problems.append(to_text(exc))
-            continue
         existing = None
         if request['existing_certificate'] and request['existing_certificate'].strip():
             try:

@@ -351,3 +351,16 @@ def test_info_reports_facts_and_problems(ca_dir, tmp_path):
 def test_info_on_a_directory_is_a_clear_error(tmp_path):
     result = run_module('x509_info', dict(certificate_path=str(tmp_path)))
     assert result['failed'] and 'is a directory' in result['msg']
+
+
+def test_sign_takes_the_profile_the_csr_asks_for(ca_dir, tmp_path):
+    # One signing call for collectors and apps: each host's CSR says what it needs.
+    server = make_csr(tmp_path, 'collector1', profile='server')['csr']
+    client = make_csr(tmp_path, 'app1', profile='client')['csr']
+    plain = make_csr(tmp_path, 'app2')['csr']
+    out = run_module('x509_sign', dict(ca_args(ca_dir), profile='both', requests=[
+        dict(name='collector1', csr=server), dict(name='app1', csr=client), dict(name='app2', csr=plain),
+        dict(name='override', csr=client, profile='server')]))
+    profiles = dict((name, pki.profile_of(pki.load_certificate(entry['certificate'])))
+                    for name, entry in out['certificates'].items())
+    assert profiles == dict(collector1='server', app1='client', app2='both', override='server')
