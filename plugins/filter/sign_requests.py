@@ -15,7 +15,9 @@ description:
   - Takes the names of the play's hosts and, for each one that registered a result of M(otlp.tls.x509_csr) under
     O(register_name), returns a request with its name, CSR and existing certificate.
   - Hosts whose task was skipped or failed are left out, so one call on the CA host signs for everyone else.
-  - A host whose inventory sets O(settings) keys (for example C(otlp_tls_certificate_profile)) gets them in its request.
+  - A host that has the variable O(settings_name) (a dict, usually set with C(set_fact) so the CA host can see it) gets
+    its keys (V(profile), V(validity_days), V(renew_before), V(force)) in its request. Role defaults and include
+    variables are not visible across hosts, facts are.
 author:
   - otlp.tls contributors
 options:
@@ -32,11 +34,9 @@ options:
     description: The variable each host registered the result of M(otlp.tls.x509_csr) in.
     type: str
     required: true
-  settings:
-    description: Map of request option (V(profile), V(validity_days), V(renew_before), V(force)) to the host variable
-      that may set it for one host.
-    type: dict
-    default: {}
+  settings_name:
+    description: The host variable that holds this host's request settings.
+    type: str
 '''
 
 EXAMPLES = r'''
@@ -57,7 +57,7 @@ _value:
 '''
 
 
-def sign_requests(hosts, hostvars, register_name, settings=None):
+def sign_requests(hosts, hostvars, register_name, settings_name=None):
     """Build x509_sign requests from the registered x509_csr results of ``hosts``."""
     requests = []
     for host in hosts:
@@ -67,9 +67,10 @@ def sign_requests(hosts, hostvars, register_name, settings=None):
             continue
         request = {'name': host, 'csr': result['csr'],
                    'existing_certificate': result.get('existing_certificate') or ''}
-        for option, variable in (settings or {}).items():
-            if variable in facts and facts[variable] is not None:
-                request[option] = facts[variable]
+        settings = facts.get(settings_name) if settings_name else None
+        for option in ('profile', 'validity_days', 'renew_before', 'force'):
+            if settings and settings.get(option) is not None:
+                request[option] = settings[option]
         requests.append(request)
     return requests
 

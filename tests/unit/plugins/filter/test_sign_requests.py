@@ -10,15 +10,14 @@ from ansible_collections.otlp.tls.plugins.filter.sign_requests import sign_reque
 
 def test_requests_skip_hosts_without_a_csr():
     hostvars = {
-        'c1': {'csr_result': {'csr': 'CSR1', 'existing_certificate': 'CERT1'}, 'otlp_tls_certificate_profile': 'server'},
+        'c1': {'csr_result': {'csr': 'CSR1', 'existing_certificate': 'CERT1'}, 'req': {'profile': 'server', 'renew_before': 40, 'force': None}},
         'a1': {'csr_result': {'csr': 'CSR2', 'existing_certificate': ''}},
         'a2': {'csr_result': {'skipped': True}},
         'a3': {'csr_result': {'failed': True, 'csr': 'X'}},
         'a4': {},
     }
-    requests = sign_requests(['c1', 'a1', 'a2', 'a3', 'a4'], hostvars, 'csr_result',
-                             {'profile': 'otlp_tls_certificate_profile'})
+    requests = sign_requests(['c1', 'a1', 'a2', 'a3', 'a4'], hostvars, 'csr_result', 'req')
     assert requests == [
-        {'name': 'c1', 'csr': 'CSR1', 'existing_certificate': 'CERT1', 'profile': 'server'},
+        {'name': 'c1', 'csr': 'CSR1', 'existing_certificate': 'CERT1', 'profile': 'server', 'renew_before': 40},
         {'name': 'a1', 'csr': 'CSR2', 'existing_certificate': ''},
     ]
