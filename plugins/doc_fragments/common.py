@@ -16,12 +16,16 @@ requirements:
   - cryptography >= 3.3 on the host that runs the module (Debian 12 python3-cryptography 38 works)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details:
       - Diffs show certificate summaries (subject, SANs, serial, expiry) and key fingerprints, never key material.
   platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
     platforms: posix
 '''
 

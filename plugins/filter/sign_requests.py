@@ -19,7 +19,7 @@ description:
     its keys (V(profile), V(validity_days), V(renew_before), V(force)) in its request. Role defaults and include
     variables are not visible across hosts, facts are.
 author:
-  - otlp.tls contributors
+  - otlp.tls maintainers (@otlp-tls)
 options:
   _input:
     description: Host names, usually C(ansible_play_hosts).

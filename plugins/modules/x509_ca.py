@@ -20,7 +20,7 @@ description:
     CA during a rotation).
   - New keys are written as PKCS#8, encrypted with O(private_key_passphrase) when it is set.
 author:
-  - otlp.tls contributors
+  - otlp.tls maintainers (@otlp-tls)
 extends_documentation_fragment:
   - otlp.tls.common
   - otlp.tls.common.files
@@ -235,7 +235,7 @@ def main():
             common_name=dict(type='str', default='otlp.tls CA'),
             organization=dict(type='str'),
             validity_days=dict(type='int', default=3650),
-            private_key_mode=dict(type='str', default='0600'),
+            private_key_mode=dict(type='str', default='0600', no_log=False),
             certificate_mode=dict(type='str', default='0644'),
             bundle_path=dict(type='path'),
             bundle_include=dict(type='list', elements='path', default=[]),

@@ -18,9 +18,9 @@ description:
   - A key in another format (PKCS#1, SEC1) is rewritten as PKCS#8 without changing the key itself.
   - Returns a certificate signing request for the requested subject and subjectAltNames, and the certificate currently
     installed at O(certificate_path), so that M(otlp.tls.x509_sign) can decide whether it is still good.
-  - The CSR is returned, never written: it is a message to the CA, not state.
+  - The CSR is returned, never written; it is a message to the CA, not state.
 author:
-  - otlp.tls contributors
+  - otlp.tls maintainers (@otlp-tls)
 extends_documentation_fragment:
   - otlp.tls.common
   - otlp.tls.common.files

@@ -19,15 +19,21 @@ description:
     from being used, in RV(problems); it never fails because of them, so it can feed reports and assertions.
   - Never returns key material; for a key it returns its format, type, mode and owner.
 author:
-  - otlp.tls contributors
-extends_documentation_fragment:
-  - otlp.tls.common
+  - otlp.tls maintainers (@otlp-tls)
+requirements:
+  - cryptography >= 3.3 on the host that runs the module (Debian 12 python3-cryptography 38 works)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: The module only reads.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
+  platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
+    platforms: posix
 options:
   certificate_path:
     description: Path of the certificate (PEM or DER). When a bundle, the first certificate is the one described.

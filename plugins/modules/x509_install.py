@@ -24,7 +24,7 @@ description:
     O(private_key_path) is used for the check and left untouched.
   - Every file is replaced atomically and only when its content, owner, group or mode differ.
 author:
-  - otlp.tls contributors
+  - otlp.tls maintainers (@otlp-tls)
 extends_documentation_fragment:
   - otlp.tls.common
   - otlp.tls.common.files

@@ -22,7 +22,7 @@ description:
     O(profile). Key usage is always set by the signer.
   - Writes nothing. Only requests that got a new certificate count as changed.
 author:
-  - otlp.tls contributors
+  - otlp.tls maintainers (@otlp-tls)
 extends_documentation_fragment:
   - otlp.tls.common
 options:

@@ -15,8 +15,7 @@ import subprocess
 import sys
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 
 from ansible_collections.otlp.tls.plugins.module_utils import pki
 
@@ -236,7 +235,7 @@ def test_sign_many_then_keep_them(ca_dir, tmp_path):
 def test_sign_renew_before_past_the_remaining_validity(ca_dir, tmp_path):
     csr = make_csr(tmp_path, 'app1')['csr']
     first = run_module('x509_sign', dict(ca_args(ca_dir), validity_days=30, renew_before=10,
-                                        requests=[dict(name='a', csr=csr)]))
+                                         requests=[dict(name='a', csr=csr)]))
     cert = first['certificates']['a']['certificate']
     kept = run_module('x509_sign', dict(ca_args(ca_dir), validity_days=30, renew_before=10,
                                         requests=[dict(name='a', csr=csr, existing_certificate=cert)]))
