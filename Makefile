@@ -1,0 +1,49 @@
+# otlp.tls: the two commands a user needs are `make demo` and `make test`.
+# Both set up everything on a bare machine (apt packages, the virtualenv, the test-host
+# image, collections) through scripts/setup.sh; a second run reuses the caches.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+ENV := source scripts/env.sh
+# Every Molecule scenario, as role/scenario.
+SCENARIOS := $(patsubst roles/%/molecule.yml,%,$(subst /molecule/,/,$(wildcard roles/*/molecule/*/molecule.yml)))
+
+.PHONY: test setup unit sanity lint molecule demo demo-down clean help $(addprefix molecule-,$(SCENARIOS))
+
+help:
+	@echo "make demo      start a local fleet of test hosts and run playbooks/site.yml on it"
+	@echo "make test      everything CI runs: unit tests, ansible-test sanity, ansible-lint, Molecule"
+	@echo "make unit | sanity | lint | molecule | molecule-<role>/<scenario>"
+
+setup:
+	bash scripts/setup.sh
+
+test: setup
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory unit sanity lint molecule; \
+	echo "make test: all steps passed in $$(( $$(date +%s) - start )) s"
+
+unit:
+	$(ENV); pytest -q -p no:cacheprovider tests/unit
+
+sanity:
+	bash tests/sanity/run.sh
+
+lint:
+	$(ENV); ansible-lint --offline
+
+molecule: $(addprefix molecule-,$(SCENARIOS))
+
+# One target per scenario, so a single one can be re-run: make molecule-certificate/default
+$(addprefix molecule-,$(SCENARIOS)): molecule-%:
+	$(ENV); role=$(word 1,$(subst /, ,$*)); scenario=$(word 2,$(subst /, ,$*)); \
+	start=$$(date +%s); (cd roles/$$role && molecule test -s $$scenario); \
+	echo "molecule $$role/$$scenario passed in $$(( $$(date +%s) - start )) s"
+
+demo: setup
+	bash playbooks/demo.sh up
+
+demo-down:
+	bash playbooks/demo.sh down
+
+clean:
+	rm -rf .tmp tests/output
