@@ -40,10 +40,10 @@ $(addprefix molecule-,$(SCENARIOS)): molecule-%:
 	echo "molecule $$role/$$scenario passed in $$(( $$(date +%s) - start )) s"
 
 demo: setup
-	bash playbooks/demo.sh up
+	bash scripts/demo.sh up
 
 demo-down:
-	bash playbooks/demo.sh down
+	bash scripts/demo.sh down
 
 clean:
 	rm -rf .tmp tests/output

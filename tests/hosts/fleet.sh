@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# A local fleet of systemd test hosts (podman containers on their own network) and an
+# Ansible inventory for it. Used by the demo and the benchmarks; Molecule has its own.
+#
+#   tests/hosts/fleet.sh up   NAME DIR host:group[,group] ...   # start, wait for systemd, write DIR/inventory.yml
+#   tests/hosts/fleet.sh down NAME                              # remove the containers and the network
+#
+# Containers are called NAME-<host>, live on network NAME and resolve each other by
+# their short host name. Needs `source scripts/env.sh` (image, CONTAINERS_CONF).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+
+usage() { sed -n '2,9p' "$0" >&2; exit 2; }
+[[ $# -ge 2 ]] || usage
+action=$1 name=$2
+shift 2
+
+down() {
+  local ids
+  ids=$(podman ps -a --filter "label=otlp-tls-fleet=$name" -q)
+  [[ -z $ids ]] || podman rm -f -t 2 $ids >/dev/null
+  podman network exists "$name" && podman network rm -f "$name" >/dev/null
+  otlp_log "fleet $name: removed"
+}
+
+up() {
+  local dir=$1; shift
+  local image=${OTLP_TLS_TEST_IMAGE:?source scripts/env.sh first}
+  mkdir -p "$dir"
+  podman network exists "$name" || podman network create "$name" >/dev/null
+  local spec host groups started=()
+  for spec in "$@"; do
+    host=${spec%%:*}
+    if [[ $(podman inspect -f '{{.State.Running}}' "$name-$host" 2>/dev/null) != true ]]; then
+      podman rm -f "$name-$host" >/dev/null 2>&1 || true
+      # --hostname and --network-alias make the short name resolve on the fleet network.
+      podman run -d --name "$name-$host" --hostname "$host" --network "$name" --network-alias "$host" \
+        --systemd always --label "otlp-tls-fleet=$name" "$image" /sbin/init >/dev/null
+      started+=("$host")
+    fi
+  done
+  for host in "${started[@]}"; do
+    timeout 60 podman exec "$name-$host" systemctl is-system-running --wait >/dev/null || {
+      echo "fleet $name: $host did not finish booting" >&2; exit 1; }
+  done
+  otlp_log "fleet $name: ${#started[@]} started, $(( $# - ${#started[@]} )) already running"
+
+  # The inventory: groups from the specs, every host reached with the pipelining connection.
+  {
+    echo "# Written by tests/hosts/fleet.sh for the fleet '$name'."
+    echo "all:"
+    echo "  vars:"
+    echo "    ansible_connection: podman_pipelining"
+    echo "    ansible_python_interpreter: /usr/bin/python3"
+    echo "  children:"
+    local group
+    for group in $(printf '%s\n' "$@" | cut -d: -f2 | tr ',' '\n' | sort -u); do
+      echo "    $group:"
+      echo "      hosts:"
+      for spec in "$@"; do
+        host=${spec%%:*} groups=${spec#*:}
+        if [[ ",$groups," == *",$group,"* ]]; then
+          echo "        $host:"
+          echo "          ansible_host: $name-$host"
+        fi
+      done
+    done
+  } > "$dir/inventory.yml"
+  cat > "$dir/ansible.cfg" <<CFG
+[defaults]
+inventory = $dir/inventory.yml
+connection_plugins = $OTLP_TLS_ROOT/tests/hosts/connection_plugins
+interpreter_python = auto_silent
+forks = 20
+callback_result_format = yaml
+[connection]
+pipelining = true
+CFG
+}
+
+case $action in
+  up) [[ $# -ge 2 ]] || usage; up "$@" ;;
+  down) down ;;
+  *) usage ;;
+esac
