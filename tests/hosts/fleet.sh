@@ -17,8 +17,8 @@ shift 2
 
 down() {
   local ids
-  ids=$(podman ps -a --filter "label=otlp-tls-fleet=$name" -q)
-  [[ -z $ids ]] || podman rm -f -t 2 $ids >/dev/null
+  mapfile -t ids < <(podman ps -a --filter "label=otlp-tls-fleet=$name" -q)
+  [[ ${#ids[@]} -eq 0 ]] || podman rm -f -t 2 "${ids[@]}" >/dev/null
   podman network exists "$name" && podman network rm -f "$name" >/dev/null
   otlp_log "fleet $name: removed"
 }
