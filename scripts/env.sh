@@ -33,6 +33,12 @@ export ANSIBLE_COLLECTIONS_PATH
 OTLP_TLS_TEST_IMAGE="$(otlp_image)"
 export OTLP_TLS_TEST_IMAGE
 
+# The real collector (release-style archive + checksum, installed by the role's "file"
+# method like an air-gapped user's) and telemetrygen, built by scripts/setup.sh.
+OTLP_TLS_COLLECTOR_BIN="$(bash "$OTLP_TLS_ROOT/tests/collector/build.sh" --cached 2>/dev/null || true)"
+OTLP_TLS_TELEMETRYGEN="$(bash "$OTLP_TLS_ROOT/tests/collector/telemetrygen.sh" --cached 2>/dev/null || true)"
+export OTLP_TLS_COLLECTOR_BIN OTLP_TLS_TELEMETRYGEN
+
 # CI logs are files: no ANSI colour codes in them.
 if [[ -n "${CI:-}" && "${CI:-}" != false ]]; then
   export ANSIBLE_FORCE_COLOR=0 ANSIBLE_NOCOLOR=1 PY_COLORS=0 NO_COLOR=1
@@ -43,6 +49,8 @@ _otlp_missing=()
 [[ -x "$VIRTUAL_ENV/bin/molecule" ]] || _otlp_missing+=("venv $VIRTUAL_ENV")
 [[ -f "$CONTAINERS_CONF" ]] || _otlp_missing+=("$CONTAINERS_CONF")
 [[ -f "$(otlp_collections_dir)/.otlp-tls-complete" ]] || _otlp_missing+=("$(otlp_collections_dir)")
+[[ -n $OTLP_TLS_COLLECTOR_BIN ]] || _otlp_missing+=("the collector build")
+[[ -n $OTLP_TLS_TELEMETRYGEN ]] || _otlp_missing+=("telemetrygen")
 [[ -L "$OTLP_TLS_ROOT/.tmp/collections/ansible_collections/otlp/tls" ]] ||
   _otlp_missing+=(".tmp/collections/ansible_collections/otlp/tls")
 if ((${#_otlp_missing[@]})); then
@@ -53,7 +61,7 @@ unset _otlp_missing
 # Executed instead of sourced: print the variables for `eval` in any shell.
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   for _v in OTLP_TLS_ROOT OTLP_TLS_CACHE VIRTUAL_ENV PATH CONTAINERS_CONF \
-    ANSIBLE_COLLECTIONS_PATH OTLP_TLS_TEST_IMAGE \
+    ANSIBLE_COLLECTIONS_PATH OTLP_TLS_TEST_IMAGE OTLP_TLS_COLLECTOR_BIN OTLP_TLS_TELEMETRYGEN \
     ANSIBLE_FORCE_COLOR ANSIBLE_NOCOLOR PY_COLORS NO_COLOR; do
     [[ -n "${!_v+x}" ]] && printf 'export %s=%q\n' "$_v" "${!_v}"
   done

@@ -9,6 +9,7 @@
 #   d) <repo>/.tmp/collections/ansible_collections/otlp/tls -> repo root
 #   e) containers.conf for podman (runc, ulimits)       -> $CACHE/containers.conf
 #   f) test-host image                                  -> localhost/otlp-tls-testhost:<hash>
+#   g) OpenTelemetry Collector (OCB) and telemetrygen   -> $CACHE/collector-<hash>, telemetrygen-<hash>
 #
 # $CACHE is ${XDG_CACHE_HOME:-$HOME/.cache}/otlp-tls, shared by all clones on
 # the machine. Afterwards: `source scripts/env.sh`.
@@ -173,6 +174,19 @@ run_script() {
   return 0
 }
 containers_conf() { run_script "$OTLP_TLS_ROOT/tests/hosts/containers-conf.sh"; }
+
+# --- g) the real OpenTelemetry Collector and telemetrygen, from Go modules ---
+# Built with the OpenTelemetry Collector Builder through the Go module proxy (no release
+# binary can be downloaded here); minutes cold, cached by a hash of the manifest.
+go_binary() {
+  if bash "$1" --cached >/dev/null; then
+    result=skipped
+  else
+    bash "$1" >/dev/null
+  fi
+}
+collector() { go_binary "$OTLP_TLS_ROOT/tests/collector/build.sh"; }
+telemetrygen() { go_binary "$OTLP_TLS_ROOT/tests/collector/telemetrygen.sh"; }
 image() { run_script "$OTLP_TLS_ROOT/tests/hosts/build-image.sh"; }
 
 t_all=$SECONDS
@@ -184,6 +198,8 @@ step containers.conf containers_conf
 if ((build_image)); then
   step image image
 fi
+step collector collector
+step telemetrygen telemetrygen
 
 otlp_log "summary ($((SECONDS - t_all)) s total):"
 printf '  %s\n' "${summary[@]}" >&2

@@ -18,6 +18,9 @@
 # The last line of stdout is the binary path; everything else goes to stderr so
 # callers can do `bin=$(tests/collector/build.sh | tail -n1)`.
 #
+# `build.sh --cached` only prints the path when the binary is already built (exit 3
+# otherwise); scripts/env.sh uses it and never builds.
+#
 # Environment: GO (go executable), XDG_CACHE_HOME. The Go proxy, module cache and
 # build cache are the user's defaults (`go env`), so other Go builds share downloads.
 set -euo pipefail
@@ -48,6 +51,7 @@ if [[ -x $out/otelcol && -f $out/otelcol.tar.gz.sha256 ]]; then
   echo "$out/otelcol"
   exit 0
 fi
+[[ ${1:-} != --cached ]] || exit 3
 
 mkdir -p "$cache"
 # Parallel test jobs on one machine must not all spend minutes building the same thing:

@@ -13,7 +13,8 @@
 #
 # Output: ${XDG_CACHE_HOME:-$HOME/.cache}/otlp-tls/telemetrygen-<hash>/telemetrygen,
 # <hash> covering the version, this script and `go version`. The last line of stdout is
-# the binary path; everything else goes to stderr.
+# the binary path; everything else goes to stderr. With --cached it only prints the path
+# of a binary that is already there (exit 3 otherwise) and never builds.
 set -euo pipefail
 
 # Newest telemetrygen the reachable proxy serves in full (checked 2026-11).
@@ -62,6 +63,16 @@ get() {
   mv -T "$work" "$out" 2>/dev/null || rm -rf "$work"
   echo "$out/telemetrygen"
 }
+
+if [[ ${1:-} == --cached ]]; then
+  for version in "$want" "$fallback"; do
+    if [[ -x $(dir_for "$version")/telemetrygen ]]; then
+      echo "$(dir_for "$version")/telemetrygen"
+      exit 0
+    fi
+  done
+  exit 3
+fi
 
 if get "$want"; then
   exit 0
