@@ -25,8 +25,10 @@ start=$(date +%s)
 bash tests/hosts/fleet.sh up "$fleet" "$dir" "${hosts[@]}"
 export ANSIBLE_CONFIG=$dir/ansible.cfg
 # The demo's CA stays inside the checkout's .tmp, never in your home directory.
-extra=(-e "{\"otlp_tls_ca_dir\": \"$dir/ca\", \"otlp_tls_ca_common_name\": \"otlp.tls demo CA\"}")
+extra=(-e "{\"otlp_tls_ca_dir\": \"$dir/ca\"}" -e @tests/demo/vars.yml)
 
+otlp_log "demo: the apps (systemd units under their own users)"
+ansible-playbook "${extra[@]}" tests/demo/apps.yml
 otlp_log "demo: ansible-playbook playbooks/site.yml"
 ansible-playbook "${extra[@]}" playbooks/site.yml
 otlp_log "demo: proving it"
@@ -36,7 +38,8 @@ cat <<MSG
 
 The demo fleet is up ($(( $(date +%s) - start )) s). Hosts: ${hosts[*]%%:*}
   log into a host:     podman exec -it $fleet-app1 bash
-  run a playbook:      source scripts/env.sh; ANSIBLE_CONFIG=$dir/ansible.cfg ansible-playbook -e otlp_tls_ca_dir=$dir/ca playbooks/site.yml
+  run a playbook:      source scripts/env.sh; ANSIBLE_CONFIG=$dir/ansible.cfg ansible-playbook -e otlp_tls_ca_dir=$dir/ca -e @tests/demo/vars.yml playbooks/site.yml
+  see an app's setup:  podman exec $fleet-app1 systemctl cat checkout
   tear it down:        make demo-down
 A second 'make demo' reuses the fleet and the CA and changes nothing.
 MSG

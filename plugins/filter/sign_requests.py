@@ -14,6 +14,8 @@ version_added: 0.1.0
 description:
   - Takes the names of the play's hosts and, for each one that registered a result of M(otlp.tls.x509_csr) under
     O(register_name), returns a request with its name, CSR and existing certificate.
+  - A result registered in a loop gives one request per item, named C(<host>:<item.name>) (the loop items are dicts
+    with a C(name)); a plain result gives one request named after the host.
   - Hosts whose task was skipped or failed are left out, so one call on the CA host signs for everyone else.
   - A host that has the variable O(settings_name) (a dict, usually set with C(set_fact) so the CA host can see it) gets
     its keys (V(profile), V(validity_days), V(renew_before), V(force)) in its request. Role defaults and include
@@ -62,16 +64,23 @@ def sign_requests(hosts, hostvars, register_name, settings_name=None):
     requests = []
     for host in hosts:
         facts = hostvars[host]
-        result = facts.get(register_name) if hasattr(facts, 'get') else None
-        if not result or not result.get('csr') or result.get('failed') or result.get('skipped'):
+        registered = facts.get(register_name) if hasattr(facts, 'get') else None
+        if not registered:
             continue
-        request = {'name': host, 'csr': result['csr'],
-                   'existing_certificate': result.get('existing_certificate') or ''}
+        if 'results' in registered:
+            named = [('%s:%s' % (host, result.get('item', {}).get('name')), result) for result in registered['results']]
+        else:
+            named = [(host, registered)]
         settings = facts.get(settings_name) if settings_name else None
-        for option in ('profile', 'validity_days', 'renew_before', 'force'):
-            if settings and settings.get(option) is not None:
-                request[option] = settings[option]
-        requests.append(request)
+        for name, result in named:
+            if not result.get('csr') or result.get('failed') or result.get('skipped'):
+                continue
+            request = {'name': name, 'csr': result['csr'],
+                       'existing_certificate': result.get('existing_certificate') or ''}
+            for option in ('profile', 'validity_days', 'renew_before', 'force'):
+                if settings and settings.get(option) is not None:
+                    request[option] = settings[option]
+            requests.append(request)
     return requests
 
 

@@ -21,3 +21,17 @@ def test_requests_skip_hosts_without_a_csr():
         {'name': 'c1', 'csr': 'CSR1', 'existing_certificate': 'CERT1', 'profile': 'server', 'renew_before': 40},
         {'name': 'a1', 'csr': 'CSR2', 'existing_certificate': ''},
     ]
+
+
+def test_loop_results_give_one_request_per_item():
+    hostvars = {
+        'app1': {'csr_result': {'results': [
+            {'item': {'name': 'web'}, 'csr': 'CSR-W', 'existing_certificate': 'CERT-W'},
+            {'item': {'name': 'worker'}, 'csr': 'CSR-K', 'existing_certificate': ''},
+            {'item': {'name': 'off'}, 'skipped': True},
+        ]}, 'req': {'validity_days': 90}},
+    }
+    assert sign_requests(['app1'], hostvars, 'csr_result', 'req') == [
+        {'name': 'app1:web', 'csr': 'CSR-W', 'existing_certificate': 'CERT-W', 'validity_days': 90},
+        {'name': 'app1:worker', 'csr': 'CSR-K', 'existing_certificate': '', 'validity_days': 90},
+    ]
