@@ -7,19 +7,20 @@ ENV := source scripts/env.sh
 # Every Molecule scenario, as role/scenario.
 SCENARIOS := $(patsubst roles/%/molecule.yml,%,$(subst /molecule/,/,$(wildcard roles/*/molecule/*/molecule.yml)))
 
-.PHONY: test setup unit sanity lint molecule demo demo-down clean help $(addprefix molecule-,$(SCENARIOS))
+.PHONY: test setup unit sanity lint molecule e2e e2e-readme demo demo-down clean help $(addprefix molecule-,$(SCENARIOS))
 
 help:
 	@echo "make demo      start a local fleet of test hosts and run playbooks/site.yml on it"
-	@echo "make test      everything CI runs: unit tests, ansible-test sanity, ansible-lint, Molecule"
-	@echo "make unit | sanity | lint | molecule | molecule-<role>/<scenario>"
+	@echo "make test      everything CI runs: unit tests, ansible-test sanity, ansible-lint, Molecule, e2e"
+	@echo "make unit | sanity | lint | molecule | molecule-<role>/<scenario> | e2e"
+	@echo "make e2e-readme   run the e2e tests and write their matrix into README.md"
 
 setup:
 	bash scripts/setup.sh
 
 test: setup
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory unit sanity lint molecule; \
+	$(MAKE) --no-print-directory unit sanity lint molecule e2e; \
 	echo "make test: all steps passed in $$(( $$(date +%s) - start )) s"
 
 unit:
@@ -38,6 +39,12 @@ $(addprefix molecule-,$(SCENARIOS)): molecule-%:
 	$(ENV); role=$(word 1,$(subst /, ,$*)); scenario=$(word 2,$(subst /, ,$*)); \
 	start=$$(date +%s); (cd roles/$$role && molecule test -s $$scenario); \
 	echo "molecule $$role/$$scenario passed in $$(( $$(date +%s) - start )) s"
+
+e2e:
+	bash tests/e2e/run.sh
+
+e2e-readme: setup
+	bash tests/e2e/run.sh --readme
 
 demo: setup
 	bash scripts/demo.sh up

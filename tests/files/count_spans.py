@@ -4,7 +4,10 @@
 
 The file exporter writes one JSON ExportTraceServiceRequest per line. Prints one line
 "<service> <spans>" per service, sorted, for the services named on the command line
-(0 when absent) or for all of them. Runs on the test hosts' own python3.
+(0 when absent) or for all of them. With --name NAME only spans of that name count, and
+each line gets two more numbers: the distinct values of the span attribute e2e.seq, and
+the highest one (the apps number their spans from 1, so distinct == highest means
+nothing between was lost). Runs on the test hosts' own python3.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,26 +19,47 @@ import json
 import sys
 
 
-def count(path):
+def attribute(attributes, key):
+    for item in attributes or []:
+        if item.get('key') == key:
+            value = item.get('value', {})
+            return value.get('stringValue', value.get('intValue'))
+    return None
+
+
+def count(path, name=None):
     spans = collections.Counter()
+    seqs = collections.defaultdict(set)
     with open(path) as handle:
         for line in handle:
             line = line.strip()
             if not line:
                 continue
             for resource_spans in json.loads(line).get('resourceSpans', []):
-                attributes = resource_spans.get('resource', {}).get('attributes', [])
-                service = next((a['value'].get('stringValue') for a in attributes if a.get('key') == 'service.name'),
-                               'unknown')
+                service = attribute(resource_spans.get('resource', {}).get('attributes'), 'service.name') or 'unknown'
                 for scope_spans in resource_spans.get('scopeSpans', []):
-                    spans[service] += len(scope_spans.get('spans', []))
-    return spans
+                    for span in scope_spans.get('spans', []):
+                        if name and span.get('name') != name:
+                            continue
+                        spans[service] += 1
+                        seq = attribute(span.get('attributes'), 'e2e.seq')
+                        if seq is not None:
+                            seqs[service].add(int(seq))
+    return spans, seqs
 
 
 def main():
-    spans = count(sys.argv[1])
-    for service in sorted(sys.argv[2:] or spans):
-        print('%s %d' % (service, spans.get(service, 0)))
+    args = sys.argv[1:]
+    name = None
+    if args[:1] == ['--name']:
+        name, args = args[1], args[2:]
+    path, services = args[0], args[1:]
+    spans, seqs = count(path, name)
+    for service in sorted(services or spans):
+        if name:
+            print('%s %d %d %d' % (service, spans.get(service, 0), len(seqs[service]), max(seqs[service] or [0])))
+        else:
+            print('%s %d' % (service, spans.get(service, 0)))
 
 
 if __name__ == '__main__':

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Bundle the Python E2E app (app.py + the pins in requirements.txt) into a
+# self-contained directory cached outside the clone.
+#
+# Why a bundle: the test containers are Debian bookworm with /usr/bin/python3 (3.11)
+# but no pip, no venv and no network. So every dependency is installed here with
+# `pip install --target` from wheels only, for CPython 3.11 on x86_64 glibc <= 2.36
+# (bookworm's), whatever python runs this script; the container just needs
+# PYTHONPATH pointing at them.
+# Why a cache keyed by a hash of the sources, this script and the build python's
+# version (it byte-compiles the bundle): a fresh CI clone on the same machine reuses
+# the build, any change to an input never does.
+#
+# Output (in ${XDG_CACHE_HOME:-$HOME/.cache}/otlp-tls/e2e-python-<hash>/):
+#   site-packages/  the pinned dependencies
+#   app.py          the app
+#   run             #!/bin/sh launcher: PYTHONPATH=site-packages, exec /usr/bin/python3
+#   build-info.txt  what produced it
+# The last line of stdout is the output directory; everything else goes to stderr.
+# `build.sh --cached` only prints it when it is already built (exit 3 otherwise).
+#
+# Environment: PYTHON (interpreter that runs pip; default python3), XDG_CACHE_HOME.
+# pip's index and options are the user's own configuration.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PYTHON=${PYTHON:-python3}
+py_version=$("$PYTHON" -c 'import sys; print(sys.version.split()[0], sys.implementation.cache_tag)')
+hash=$( { cat "$here/app.py" "$here/requirements.txt" "${BASH_SOURCE[0]}"; echo "$py_version"; } \
+  | sha256sum | cut -c1-16)
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/otlp-tls
+out="$cache/e2e-python-$hash"
+
+# The directory only ever appears complete (mv below), so its presence is enough.
+if [[ -x $out/run ]]; then
+  echo "$out"
+  exit 0
+fi
+[[ ${1:-} != --cached ]] || exit 3
+
+mkdir -p "$cache"
+# Parallel test jobs: one builds, the others wait and take the fast path.
+exec 9>"$cache/.e2e-python.lock"
+flock 9
+if [[ -x $out/run ]]; then
+  echo "$out"
+  exit 0
+fi
+
+start=$SECONDS
+# Same filesystem as the cache, so the final mv is atomic.
+work=$(mktemp -d "$cache/.e2e-python-$hash.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+stage="$work/stage"
+mkdir -p "$stage"
+
+# Target = bookworm's python: CPython 3.11, glibc 2.36. pip does not expand a
+# manylinux_2_X platform to the older ones it implies, so list them all
+# (manylinux2014 covers the legacy manylinux2010/1 aliases).
+platforms=(--platform manylinux2014_x86_64)
+for minor in $(seq 36 -1 5); do
+  platforms+=(--platform "manylinux_2_${minor}_x86_64")
+done
+
+echo "build.sh: bundling the Python E2E app with $PYTHON ($py_version)" >&2
+"$PYTHON" -m pip install --quiet --disable-pip-version-check --no-input --root-user-action=ignore \
+  --target "$stage/site-packages" --only-binary=:all: \
+  --implementation cp --python-version 3.11 --abi cp311 "${platforms[@]}" \
+  -r "$here/requirements.txt" >&2
+
+# A dependency missing from requirements.txt would be installed unpinned: refuse.
+# Names are compared in PEP 503 normal form (dist-info dirs use underscores).
+norm() { tr 'A-Z_.' 'a-z--' | sed 's/--*/-/g'; }
+pinned=$(sed -n 's/^\([A-Za-z0-9_.-]*\)==.*/\1/p' "$here/requirements.txt" | norm | sort)
+installed=$(find "$stage/site-packages" -maxdepth 1 -name '*.dist-info' -printf '%f\n' \
+  | sed 's/-[^-]*\.dist-info$//' | norm | sort)
+if [[ $pinned != "$installed" ]]; then
+  echo "build.sh: requirements.txt does not pin exactly what got installed:" >&2
+  diff <(echo "$pinned") <(echo "$installed") >&2 || true
+  exit 1
+fi
+# Console scripts are useless here (their shebang names this machine's python).
+rm -rf "$stage/site-packages/bin"
+
+install -m 0644 "$here/app.py" "$stage/app.py"
+cat >"$stage/run" <<'RUN'
+#!/bin/sh
+# Launcher: the unit's ExecStart points here whatever the language of the app.
+# PYTHONPATH is set, not extended, so the bundle comes first on sys.path: the
+# target has no pip, everything the app imports beyond the stdlib is in it.
+here=$(cd "$(dirname "$0")" && pwd)
+PYTHONPATH="$here/site-packages"
+PYTHONNOUSERSITE=1
+export PYTHONPATH PYTHONNOUSERSITE
+exec /usr/bin/python3 "$here/app.py" "$@"
+RUN
+chmod 0755 "$stage/run"
+
+{
+  echo "python: $py_version ($PYTHON)"
+  echo "pip: $("$PYTHON" -m pip --version | cut -d' ' -f1-2)"
+  echo "target: cp311 manylinux x86_64 (glibc <= 2.36)"
+  echo "sources_sha256: $hash"
+  echo "build_seconds: $((SECONDS - start))"
+  echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+} >"$stage/build-info.txt"
+
+rm -rf "$out"
+mv -T "$stage" "$out"
+echo "build.sh: built in $((SECONDS - start)) s" >&2
+echo "$out"
