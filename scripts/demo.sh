@@ -27,10 +27,19 @@ export ANSIBLE_CONFIG=$dir/ansible.cfg
 # The demo's CA stays inside the checkout's .tmp, never in your home directory.
 extra=(-e "{\"otlp_tls_ca_dir\": \"$dir/ca\"}" -e @tests/demo/vars.yml)
 
+# The real SDK apps of the end-to-end tests, built from the registries and cached.
+mkdir -p "$dir/bundles"
+for language in python java go nodejs; do
+  app=$(bash "tests/e2e/apps/${language/nodejs/node}/build.sh" | tail -n1)
+  bundle=$dir/bundles/$(basename "$app").tar.gz
+  [[ -f $bundle ]] || tar -C "$app" -czf "$bundle" .
+  export "E2E_APP_${language^^}=$bundle"
+done
 otlp_log "demo: the apps (systemd units under their own users)"
-ansible-playbook "${extra[@]}" tests/demo/apps.yml
+ansible-playbook "${extra[@]}" --skip-tags start tests/demo/apps.yml
 otlp_log "demo: ansible-playbook playbooks/site.yml"
 ansible-playbook "${extra[@]}" playbooks/site.yml
+ansible-playbook "${extra[@]}" --tags start tests/demo/apps.yml
 otlp_log "demo: proving it"
 ansible-playbook "${extra[@]}" tests/demo/proof.yml
 

@@ -31,7 +31,7 @@ def load(results_dir):
     for path in glob.glob(os.path.join(results_dir, '*.json')):
         with open(path) as handle:
             for line in json.load(handle):
-                service, spans, distinct, highest = line.split()
+                service, spans, distinct, highest = line.split()[:4]
                 seen[service] = (int(spans), int(distinct), int(highest))
     return seen
 

@@ -33,6 +33,15 @@ export ANSIBLE_CONFIG=$work/ansible.cfg E2E_RESULTS_DIR=$work/results E2E_EXPIRE
 extra=(-e "{\"otlp_tls_ca_dir\": \"$work/ca\"}" -e @tests/e2e/vars.yml)
 
 ansible-playbook "${extra[@]}" tests/e2e/prepare.yml
+# A check run on the fresh fleet must succeed and write nothing, anywhere.
+ansible-playbook "${extra[@]}" playbooks/site.yml --check --diff
+for host in collector-mtls collector-tls app-mtls app-tls; do
+  if podman exec "$fleet-$host" test -e /etc/otlp-tls -o -e /etc/otelcol -o -e /opt/otlp-tls; then
+    echo "e2e: the check run wrote files on $host" >&2; exit 1
+  fi
+done
+[[ ! -e $work/ca ]] || { echo "e2e: the check run made a CA" >&2; exit 1; }
+otlp_log "e2e: site.yml --check --diff on the fresh fleet wrote nothing"
 ansible-playbook "${extra[@]}" playbooks/site.yml
 python3 tests/e2e/make_expired_cert.py "$work/ca" "$E2E_EXPIRED_DIR"
 ansible-playbook "${extra[@]}" tests/e2e/verify.yml

@@ -5,9 +5,9 @@
 The file exporter writes one JSON ExportTraceServiceRequest per line. Prints one line
 "<service> <spans>" per service, sorted, for the services named on the command line
 (0 when absent) or for all of them. With --name NAME only spans of that name count, and
-each line gets two more numbers: the distinct values of the span attribute e2e.seq, and
-the highest one (the apps number their spans from 1, so distinct == highest means
-nothing between was lost). Runs on the test hosts' own python3.
+each line gets three more numbers: the distinct values of the span attribute e2e.seq,
+the highest one, and how many below the highest are missing (the apps number their spans
+from 1, so 0 missing means nothing between was lost). Runs on the test hosts' own python3.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -57,7 +57,9 @@ def main():
     spans, seqs = count(path, name)
     for service in sorted(services or spans):
         if name:
-            print('%s %d %d %d' % (service, spans.get(service, 0), len(seqs[service]), max(seqs[service] or [0])))
+            highest = max(seqs[service] or [0])
+            print('%s %d %d %d %d' % (service, spans.get(service, 0), len(seqs[service]), highest,
+                                      highest - len(seqs[service])))
         else:
             print('%s %d' % (service, spans.get(service, 0)))
 

@@ -24,9 +24,11 @@ down() {
 }
 
 up() {
-  local dir=$1; shift
+  local dir
   local image=${OTLP_TLS_TEST_IMAGE:?source scripts/env.sh first}
-  mkdir -p "$dir"
+  # ansible.cfg reads paths relative to itself: write absolute ones.
+  mkdir -p "$1" && dir=$(cd "$1" && pwd)
+  shift
   podman network exists "$name" || podman network create "$name" >/dev/null
   local spec host groups started=()
   for spec in "$@"; do
