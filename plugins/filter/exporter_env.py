@@ -225,6 +225,10 @@ def exporter_env(app, collector, tls):
         env['OTEL_EXPORTER_OTLP_HEADERS'] = _encode(app['headers'], 'header')
     if app.get('resource_attributes'):
         env['OTEL_RESOURCE_ATTRIBUTES'] = _encode(app['resource_attributes'], 'resource attribute')
+    bad = sorted(key for key, value in env.items() if any(ord(c) < 32 or ord(c) == 127 for c in str(value)))
+    if bad:
+        raise AnsibleFilterError('%s: %s would hold a control character (a newline, say), which would break the '
+                                 'systemd drop-in: remove it' % (name, ', '.join(bad)))
     return dict(sorted(env.items()))
 
 
@@ -232,6 +236,8 @@ def systemd_environment(env):
     """Lines of Environment= for a systemd unit, quoted so systemd reads the values back unchanged."""
     lines = []
     for key, value in sorted(env.items()):
+        if any(ord(c) < 32 or ord(c) == 127 for c in str(key) + str(value)):
+            raise AnsibleFilterError('%s holds a control character: a newline would end the Environment= line' % key)
         value = str(value).replace('\\', '\\\\').replace('"', '\\"').replace('%', '%%')
         lines.append('Environment="%s=%s"' % (key, value))
     return '\n'.join(lines)

@@ -91,7 +91,8 @@ def write_file(module, path, content, owner=None, group=None, mode=None):
             attrs = file_attributes(module, tmp_path, owner, group, mode)
             module.set_fs_attributes_if_different(attrs, False)
             os.rename(tmp_path, path)
-        except Exception:
+        except BaseException:
+            # fail_json (a bad owner or group) raises SystemExit: no copy of a key may stay behind.
             if os.path.exists(tmp_path):
                 os.unlink(tmp_path)
             raise

@@ -141,8 +141,9 @@ def decide_key(existing_data, key_type, rotate_key):
     try:
         key = pki.load_private_key(existing_data, None, 'existing private key')
     except pki.PKIError as exc:
-        raise pki.PKIError('%s. The key must be an unencrypted RSA or EC key that the service can read; set '
-                           'rotate_key to replace it' % exc)
+        raise pki.PKIError('existing private key can not be used (%s). The key must be an unencrypted RSA or EC key '
+                           'that the service can read: set rotate_key to replace it'
+                           % str(exc).split(': set the passphrase option', 1)[0])
     if pki.key_type_of(key) != key_type:
         return (pki.generate_private_key(key_type),
                 'key type changed (%s -> %s)' % (pki.key_type_of(key), key_type), True)
@@ -159,7 +160,13 @@ def run(module):
     dns, ips = pki.normalize_sans(params['dns_names'] + extra_dns, params['ip_addresses'] + extra_ips)
     existing = read_file(key_path, 'private key')
     key, reason, new_key = decide_key(existing, params['key_type'], params['rotate_key'])
-    fingerprint_before = pki.public_key_fingerprint(pki.load_private_key(existing)) if existing and new_key else ''
+    fingerprint_before = ''
+    if existing and new_key:
+        try:
+            fingerprint_before = pki.public_key_fingerprint(pki.load_private_key(existing))
+        except pki.PKIError:
+            # rotate_key replaces a key that can not be read (encrypted, damaged): nothing to show.
+            fingerprint_before = 'unreadable'
 
     changed = write_file(module, key_path, pki.private_key_to_pkcs8(key) if reason else existing,
                          params['owner'], params['group'], params['mode'])

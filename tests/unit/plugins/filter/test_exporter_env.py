@@ -142,3 +142,11 @@ def test_systemd_environment_quotes_for_systemd():
 def test_dotnet_http_without_tls_is_allowed():
     env = exporter_env({'language': 'dotnet', 'protocol': 'http/protobuf', 'service_name': 'svc'}, COLLECTOR, PLAIN)
     assert env == expected('http/protobuf', 'none', 'dotnet')
+
+
+def test_control_characters_are_refused():
+    with pytest.raises(Exception, match='control character'):
+        exporter_env({'language': 'go', 'protocol': 'grpc', 'service_name': 'svc\nExecStartPre=/bin/sh'},
+                     COLLECTOR, MTLS)
+    with pytest.raises(Exception, match='control character'):
+        systemd_environment({'A': 'x\ny'})

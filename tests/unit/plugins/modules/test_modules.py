@@ -363,3 +363,19 @@ def test_sign_takes_the_profile_the_csr_asks_for(ca_dir, tmp_path):
     profiles = dict((name, pki.profile_of(pki.load_certificate(entry['certificate'])))
                     for name, entry in out['certificates'].items())
     assert profiles == dict(collector1='server', app1='client', app2='both', override='server')
+
+
+def test_rotate_key_replaces_an_encrypted_key(tmp_path):
+    (tmp_path / 'host.key').write_bytes(pki.private_key_to_pkcs8(pki.generate_private_key('ec-p256'), 'secret'))
+    refused = run_module('x509_csr', csr_args(tmp_path))
+    assert refused['failed'] and 'set rotate_key to replace it' in refused['msg']
+    assert 'passphrase option' not in refused['msg']
+    rotated = run_module('x509_csr', csr_args(tmp_path, rotate_key=True))
+    assert rotated['changed'] and rotated['private_key_changed'], rotated
+    assert (tmp_path / 'host.key').read_bytes().startswith(b'-----BEGIN PRIVATE KEY-----')
+
+
+def test_a_failed_ownership_change_leaves_no_copy_of_the_key(tmp_path):
+    result = run_module('x509_csr', csr_args(tmp_path, owner='no-such-user-otlp'))
+    assert result['failed']
+    assert sorted(os.listdir(str(tmp_path))) == []
