@@ -7,12 +7,12 @@ ENV := source scripts/env.sh
 # Every Molecule scenario, as role/scenario.
 SCENARIOS := $(patsubst roles/%/molecule.yml,%,$(subst /molecule/,/,$(wildcard roles/*/molecule/*/molecule.yml)))
 
-.PHONY: test setup unit sanity lint molecule e2e e2e-readme demo demo-down clean help $(addprefix molecule-,$(SCENARIOS))
+.PHONY: test setup unit sanity lint ee molecule e2e e2e-readme demo demo-down clean help $(addprefix molecule-,$(SCENARIOS))
 
 help:
 	@echo "make demo      start a local fleet of test hosts and run playbooks/site.yml on it"
 	@echo "make test      everything CI runs: unit tests, ansible-test sanity, ansible-lint, Molecule, e2e"
-	@echo "make unit | sanity | lint | molecule | molecule-<role>/<scenario> | e2e"
+	@echo "make unit | sanity | lint | ee | molecule | molecule-<role>/<scenario> | e2e"
 	@echo "make e2e-readme   run the e2e tests and write their matrix into README.md"
 
 setup:
@@ -20,7 +20,7 @@ setup:
 
 test: setup
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory unit sanity lint molecule e2e; \
+	$(MAKE) --no-print-directory unit sanity lint ee molecule e2e; \
 	echo "make test: all steps passed in $$(( $$(date +%s) - start )) s"
 
 unit:
@@ -31,6 +31,10 @@ sanity:
 
 lint:
 	$(ENV); ansible-lint --offline
+
+# execution-environment.yml, checked by `ansible-builder create` (AWX / AAP; docs/awx.md).
+ee:
+	bash tests/ee/check.sh
 
 molecule: $(addprefix molecule-,$(SCENARIOS))
 

@@ -50,3 +50,7 @@ otlp_log "e2e: matrix ($((SECONDS - start)) s)"
 readme=()
 [[ ${1:-} != --readme ]] || readme=(README.md)
 python3 tests/e2e/matrix.py "$E2E_RESULTS_DIR" "${readme[@]}"
+
+# Rotation without losing a span, on the same fleet.
+[[ ${E2E_ROTATION:-1} == 0 ]] || E2E_FLEET=$fleet bash tests/e2e/rotation.sh
+otlp_log "e2e: all passed ($((SECONDS - start)) s)"

@@ -7,7 +7,9 @@ The file exporter writes one JSON ExportTraceServiceRequest per line. Prints one
 (0 when absent) or for all of them. With --name NAME only spans of that name count, and
 each line gets three more numbers: the distinct values of the span attribute e2e.seq,
 the highest one, and how many below the highest are missing (the apps number their spans
-from 1, so 0 missing means nothing between was lost). Runs on the test hosts' own python3.
+from 1, so 0 missing means nothing between was lost). With --by-run (after --name) the
+counts are per run of a service, told apart by the resource attribute e2e.run, and each
+line starts "<service> <run>". Runs on the test hosts' own python3.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -27,7 +29,7 @@ def attribute(attributes, key):
     return None
 
 
-def count(path, name=None):
+def count(path, name=None, by_run=False):
     spans = collections.Counter()
     seqs = collections.defaultdict(set)
     with open(path) as handle:
@@ -36,7 +38,10 @@ def count(path, name=None):
             if not line:
                 continue
             for resource_spans in json.loads(line).get('resourceSpans', []):
-                service = attribute(resource_spans.get('resource', {}).get('attributes'), 'service.name') or 'unknown'
+                resource = resource_spans.get('resource', {}).get('attributes')
+                service = attribute(resource, 'service.name') or 'unknown'
+                if by_run:
+                    service = '%s %s' % (service, attribute(resource, 'e2e.run') or 'unknown')
                 for scope_spans in resource_spans.get('scopeSpans', []):
                     for span in scope_spans.get('spans', []):
                         if name and span.get('name') != name:
@@ -50,11 +55,13 @@ def count(path, name=None):
 
 def main():
     args = sys.argv[1:]
-    name = None
+    name, by_run = None, False
     if args[:1] == ['--name']:
         name, args = args[1], args[2:]
+    if args[:1] == ['--by-run']:
+        by_run, args = True, args[1:]
     path, services = args[0], args[1:]
-    spans, seqs = count(path, name)
+    spans, seqs = count(path, name, by_run)
     for service in sorted(services or spans):
         if name:
             highest = max(seqs[service] or [0])

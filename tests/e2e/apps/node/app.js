@@ -23,11 +23,15 @@ const tracer = trace.getTracer('e2e');
 
 let stopping = false;
 let keepAlive;
+let seq = 0;
+let reported = false;
 // systemd stops the service with SIGTERM: export what is still queued, then exit 0
 // (Node's default would be to die at once and lose the batch).
 process.once('SIGTERM', () => {
   stopping = true;
   clearInterval(keepAlive);
+  // Stopped while sending (E2E_SPANS=0): say how many; shutdown exports the rest.
+  if (!reported) console.log(`e2e: sent ${seq} spans`);
   sdk.shutdown().then(() => process.exit(0), (err) => {
     console.error('e2e: shutdown failed:', err);
     process.exit(0);
@@ -37,7 +41,6 @@ process.once('SIGTERM', () => {
 (async () => {
   const period = 1000 / rate;
   let next = Date.now();
-  let seq = 0;
   while (!stopping && (total === 0 || seq < total)) {
     seq++;
     tracer.startSpan('e2e-span', { attributes: { 'e2e.seq': seq } }).end();
@@ -56,6 +59,7 @@ process.once('SIGTERM', () => {
     console.error('e2e: export failed:', err);
   }
   if (stopping) return;
+  reported = true;
   console.log(`e2e: sent ${seq} spans`);
   // Nothing else keeps the event loop alive: stay up like a service until SIGTERM.
   keepAlive = setInterval(() => {}, 1 << 30);

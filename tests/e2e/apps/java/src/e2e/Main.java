@@ -51,6 +51,10 @@ public final class Main {
       System.out.println("e2e: sent " + seq + " spans");
       System.out.flush();
       stop.await(); // stay up like a service until SIGTERM
+    } else {
+      // Stopped while sending (E2E_SPANS=0): the agent's shutdown hook exports the rest.
+      System.out.println("e2e: sent " + seq + " spans");
+      System.out.flush();
     }
     System.exit(0);
   }

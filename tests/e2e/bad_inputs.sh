@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Bad inputs on the converged e2e fleet (run by tests/e2e/run.sh after the rotation test):
+# each case runs playbooks/site.yml (or rotate.yml) with one wrong setting and must
+#   - fail, with a message that names the problem and the fix (checked by a pattern),
+#   - leave every managed file on every host, and the CA directory, byte for byte and mode
+#     for mode as it was (sha256 + mode of /etc/otlp-tls, /etc/otelcol, /opt/otlp-tls and
+#     the systemd units and drop-ins, before and after),
+#   - leave every collector and app running with the same PID.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/env.sh"
+cd "$OTLP_TLS_ROOT"
+
+fleet=${E2E_FLEET:-otlp-e2e}
+work=$OTLP_TLS_ROOT/.tmp/e2e
+export ANSIBLE_CONFIG=$work/ansible.cfg ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
+out=$work/bad && rm -rf "$out" && mkdir -p "$out"
+hosts=(collector-mtls collector-tls app-mtls app-tls)
+python3 tests/e2e/make_bad_cas.py "$out/cas"
+
+# The apps send while the bad runs happen; a port on collector-mtls is taken by another program.
+ansible-playbook -e "{\"otlp_tls_ca_dir\": \"$work/ca\"}" -e @tests/e2e/vars.yml tests/e2e/rotation_load.yml > "$out/load.log"
+podman exec "$fleet-collector-mtls" systemd-run --unit e2e-squatter python3 -m http.server 4399 >/dev/null
+podman exec "$fleet-app-mtls" sh -c "grep -q collector-alias /etc/hosts || echo \"\$(getent hosts collector-mtls | cut -d' ' -f1) collector-alias\" >> /etc/hosts"
+sleep 2
+
+snapshot() {
+  for host in "${hosts[@]}"; do
+    podman exec "$fleet-$host" sh -c 'find /etc/otlp-tls /etc/otelcol /opt/otlp-tls /etc/systemd/system -xdev \
+      \( -type f -o -type l \) 2>/dev/null | sort | while read -r f; do
+        printf "%s %s %s\n" "$(stat -c "%a %U:%G" "$f")" "$(sha256sum < "$f" | cut -c1-16)" "$f"; done' | sed "s/^/$host /"
+    podman exec "$fleet-$host" sh -c 'for u in otelcol $(systemctl list-units --plain --no-legend "e2e-*.service" | cut -d" " -f1); do
+      echo "pid $u $(systemctl show -p MainPID --value "$u") $(systemctl is-active "$u")"; done' | sed "s/^/$host /"
+  done
+  find "$work/ca" -type f | sort | xargs sha256sum | sed 's/^/ca /'
+}
+
+passed=0 failed=0
+declare -a report
+# case NAME PATTERN PLAYBOOK [ansible-playbook args...]
+case_() {
+  local name=$1 pattern=$2 playbook=$3; shift 3
+  local log=$out/$name.log before after
+  before=$(snapshot)
+  if ansible-playbook -e "{\"otlp_tls_ca_dir\": \"$work/ca\"}" -e @tests/e2e/vars.yml "$@" "$playbook" > "$log" 2>&1; then
+    report+=("FAIL $name: the run succeeded"); failed=$((failed + 1)); return
+  fi
+  after=$(snapshot)
+  if [[ $before != "$after" ]]; then
+    report+=("FAIL $name: files or processes changed: $(diff <(echo "$before") <(echo "$after") | grep '^[<>]' | head -3 | tr '\n' ' ')")
+    failed=$((failed + 1)); return
+  fi
+  if ! grep -v '^\s*$' "$log" | tr -s ' \n' ' ' | grep -Eq -- "$pattern"; then
+    report+=("FAIL $name: the message does not match /$pattern/ (log: $log)"); failed=$((failed + 1)); return
+  fi
+  local msg
+  msg=$(grep -Eo -- "$pattern" <(tr -s ' \n' ' ' < "$log") | head -1)
+  report+=("ok   $name: ${msg:0:150}"); passed=$((passed + 1))
+}
+
+apps_with() {  # the e2e apps of app-mtls with one app changed
+  printf '{"otlp_tls_exporter_apps": [%s]}' "$1"
+}
+lim_app=(--limit collector-mtls,app-mtls)
+lim_col=(--limit collector-mtls)
+
+case_ unknown-language 'unknown SDK language .cobol.: choose one of' playbooks/site.yml "${lim_app[@]}" \
+  -e "$(apps_with '{"unit": "e2e-go-grpc", "language": "cobol"}')"
+case_ unknown-protocol "unknown protocol 'grpcx': choose grpc or http/protobuf" playbooks/site.yml "${lim_app[@]}" \
+  -e "$(apps_with '{"unit": "e2e-go-grpc", "language": "go", "protocol": "grpcx"}')"
+case_ http-scheme-with-tls 'must be a host name, without scheme or path' playbooks/site.yml "${lim_app[@]}" \
+  -e otlp_tls_exporter_collector=http://collector-mtls
+case_ grpc-endpoint-with-path 'must be a host name, without scheme or path' playbooks/site.yml "${lim_app[@]}" \
+  -e otlp_tls_exporter_collector=collector-mtls/v1/traces
+case_ collector-endpoint-without-port 'endpoints must be host:port' playbooks/site.yml "${lim_col[@]}" \
+  -e otlp_tls_collector_grpc_endpoint=0.0.0.0
+case_ san-does-not-cover-endpoint 'do not cover collector-alias.*Add the name to the collector.s otlp_tls_collector_endpoint_names' \
+  playbooks/site.yml "${lim_app[@]}" -e otlp_tls_exporter_collector=collector-alias
+case_ unit-does-not-exist 'e2e-nope.service do not exist on app-mtls: install the apps first' playbooks/site.yml "${lim_app[@]}" \
+  -e "$(apps_with '{"unit": "e2e-nope", "language": "go"}')"
+case_ dotnet-http-with-tls 'use grpc' playbooks/site.yml "${lim_app[@]}" \
+  -e "$(apps_with '{"unit": "e2e-go-grpc", "language": "dotnet", "protocol": "http/protobuf"}')"
+case_ ca-key-wrong-passphrase 'could not be decrypted: the passphrase is wrong' playbooks/site.yml "${lim_col[@]}" \
+  -e "{\"otlp_tls_ca_dir\": \"$out/cas/encrypted\", \"otlp_tls_ca_key_passphrase\": \"wrong\"}"
+case_ ca-expired 'expired on .*: rotate the CA' playbooks/site.yml "${lim_col[@]}" \
+  -e "{\"otlp_tls_ca_dir\": \"$out/cas/expired\"}"
+case_ ca-key-and-certificate-do-not-match 'do not belong together: restore the matching pair' playbooks/site.yml "${lim_col[@]}" \
+  -e "{\"otlp_tls_ca_dir\": \"$out/cas/mismatch\"}"
+case_ ca-certificate-path-is-a-directory 'is a directory: point it at a file inside it' playbooks/site.yml "${lim_col[@]}" \
+  -e "{\"otlp_tls_ca_dir\": \"$out/cas/directory\"}"
+case_ ca-key-unreadable 'is not a readable PEM or DER private key' playbooks/site.yml "${lim_col[@]}" \
+  -e "{\"otlp_tls_ca_dir\": \"$out/cas/garbage\"}"
+case_ collector-config-fails-validation 'failed .otelcol validate.; the live config /etc/otelcol/config.yaml was not replaced' \
+  playbooks/site.yml "${lim_col[@]}" \
+  -e '{"otlp_tls_collector_extra_config": {"exporters": {"file/traces": {"compression": "nonsense"}}}}'
+case_ collector-binary-missing 'is not a file on the controller: point it at the collector archive' playbooks/site.yml "${lim_col[@]}" \
+  -e otlp_tls_collector_file=/nonexistent/otelcol_0.165.0_linux_amd64.tar.gz
+case_ collector-checksum-wrong 'sha256|checksum' playbooks/site.yml "${lim_col[@]}" \
+  -e otlp_tls_collector_checksum=sha256:0000000000000000000000000000000000000000000000000000000000000000
+case_ port-in-use 'port.s. 4399 are taken by another program.*python3.*Stop that program, or choose a free port' \
+  playbooks/site.yml "${lim_col[@]}" -e otlp_tls_collector_http_endpoint=0.0.0.0:4399
+case_ renew-before-invalid 'renew_before .400. must be at least 0 and below validity_days' playbooks/site.yml "${lim_col[@]}" \
+  -e otlp_tls_certificate_renew_before=400
+case_ tls-min-version-too-old 'tls_min_version 1.2 or 1.3 .got 1.1' playbooks/site.yml "${lim_col[@]}" \
+  -e otlp_tls_collector_tls_min_version=1.1
+case_ rotate-what-unknown 'Say what to rotate: -e otlp_tls_rotate=leaf' playbooks/rotate.yml -e otlp_tls_rotate=everything
+
+podman exec "$fleet-collector-mtls" systemctl stop e2e-squatter
+printf '%s\n' "${report[@]}" | tee "$out/summary.txt"
+echo "bad inputs: $passed of $((passed + failed)) refused with a clear message, nothing changed, everything still running" \
+  | tee -a "$out/summary.txt"
+[[ $failed -eq 0 ]]
