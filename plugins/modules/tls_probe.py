@@ -20,7 +20,8 @@ description:
     (the HTTP/2 preface, or an HTTP/1.1 request) and reads the answer; an alert there means the client was refused.
   - It never fails because the connection failed; the outcome is in RV(ok) and RV(error), to feed reports. Set
     O(fail_on_error) to fail instead.
-  - Only standard library code (C(ssl)); the key never leaves the host and is never returned.
+  - The handshake uses Python's C(ssl); the presented certificate is read and verified with C(cryptography). The key
+    never leaves the host and is never returned.
 author:
   - otlp.tls maintainers (@otlp-tls)
 extends_documentation_fragment:

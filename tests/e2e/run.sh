@@ -53,4 +53,8 @@ python3 tests/e2e/matrix.py "$E2E_RESULTS_DIR" "${readme[@]}"
 
 # Rotation without losing a span, on the same fleet.
 [[ ${E2E_ROTATION:-1} == 0 ]] || E2E_FLEET=$fleet bash tests/e2e/rotation.sh
+# Bad inputs, faults, secrets (the last one moves the fleet to a new CA).
+[[ ${E2E_BAD:-1} == 0 ]] || E2E_FLEET=$fleet bash tests/e2e/bad_inputs.sh
+[[ ${E2E_FAULTS:-1} == 0 ]] || E2E_FLEET=$fleet bash tests/e2e/faults.sh
+[[ ${E2E_SECRETS:-1} == 0 ]] || E2E_FLEET=$fleet bash tests/e2e/secrets.sh
 otlp_log "e2e: all passed ($((SECONDS - start)) s)"

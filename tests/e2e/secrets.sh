@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Secrets on the e2e fleet (run by tests/e2e/run.sh last: it moves the fleet to a new,
+# passphrase-protected CA):
+#   1. site.yml at -vvv against a CA whose key is encrypted (all certificates re-issued),
+#      then rotate.yml leaf at -vvv with keys made on the CA host and copied (the mode in
+#      which keys pass through task arguments): no line of any output holds a line of any
+#      private key (host keys, copied keys, the CA key encrypted or not) or the passphrase;
+#   2. every private key is 0600 (apps: owned by the unit's user) or 0640 root:otelcol
+#      (collector) and its directory is not world-readable;
+#   3. the CA key never left the CA host: no file on any test host holds it;
+#   4. the mTLS collector refuses its own server certificate presented as a client
+#      certificate (extended key usage), and refuses TLS 1.1 and 1.0.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/env.sh"
+cd "$OTLP_TLS_ROOT"
+
+fleet=${E2E_FLEET:-otlp-e2e}
+work=$OTLP_TLS_ROOT/.tmp/e2e
+export ANSIBLE_CONFIG=$work/ansible.cfg ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
+out=$work/secrets && rm -rf "$out" && mkdir -p "$out"
+hosts=(collector-mtls collector-tls app-mtls app-tls)
+passphrase="e2e-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+ca=$out/ca
+extra=(-e "{\"otlp_tls_ca_dir\": \"$ca\", \"otlp_tls_ca_key_passphrase\": \"$passphrase\"}" -e @tests/e2e/vars.yml)
+checks=0
+ok() { checks=$((checks + 1)); echo "ok   $*" | tee -a "$out/summary.txt"; }
+die() { echo "secrets: $*" >&2; exit 1; }
+
+collect_keys() {  # every private key's base64 lines, one per line
+  for host in "${hosts[@]}"; do
+    podman exec "$fleet-$host" sh -c 'cat /etc/otlp-tls/*/key.pem 2>/dev/null' || true
+  done
+  find "$ca" -name '*.key' -exec cat {} + 2>/dev/null || true
+  # The CA key decrypted too: a leak could print it in either form.
+  [[ ! -f $ca/ca.key ]] || python3 - "$ca/ca.key" "$passphrase" <<'PY'
+import sys
+from cryptography.hazmat.primitives import serialization
+key = serialization.load_pem_private_key(open(sys.argv[1], 'rb').read(), sys.argv[2].encode())
+sys.stdout.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                   serialization.NoEncryption()).decode())
+PY
+}
+
+collect_keys > "$out/keys-0.txt"
+ansible-playbook -vvv "${extra[@]}" playbooks/site.yml > "$out/site-vvv.log" 2>&1 || { tail -40 "$out/site-vvv.log"; die "site.yml failed"; }
+collect_keys > "$out/keys-1.txt"
+ansible-playbook -vvv "${extra[@]}" playbooks/rotate.yml -e otlp_tls_rotate=leaf -e otlp_tls_rotate_new_keys=true \
+  -e otlp_tls_certificate_key_location=ca_host > "$out/rotate-vvv.log" 2>&1 || { tail -40 "$out/rotate-vvv.log"; die "rotate.yml failed"; }
+collect_keys > "$out/keys-2.txt"
+
+# Every base64 line of every key seen at any point (the last line of a PEM body may be short; 16+ characters).
+cat "$out"/keys-*.txt | grep -v -- '-----' | grep -E '^[A-Za-z0-9+/=]{16,}$' | sort -u > "$out/needles.txt"
+echo "$passphrase" >> "$out/needles.txt"
+needles=$(wc -l < "$out/needles.txt") lines=$(cat "$out"/*-vvv.log | wc -l)
+[[ $needles -gt 50 ]] || die "only $needles key lines collected: the test would prove nothing"
+if grep -F -f "$out/needles.txt" "$out"/*-vvv.log > "$out/leaks.txt"; then
+  head -5 "$out/leaks.txt" >&2; die "key material or the passphrase appears in the -vvv output"
+fi
+ok "no key line or passphrase in $lines lines of site.yml and rotate.yml -vvv output ($needles key lines and the passphrase searched)"
+grep -q 'ENCRYPTED PRIVATE KEY' "$ca/ca.key" || die "the CA key is not encrypted at rest"
+ok "the CA key is encrypted at rest (PKCS#8, passphrase)"
+
+# Modes and owners.
+for host in "${hosts[@]}"; do
+  podman exec "$fleet-$host" sh -c 'for d in /etc/otlp-tls/*/; do [ -e "$d/key.pem" ] || continue
+    echo "$d $(stat -c "%a %U %G" "$d/key.pem") $(stat -c "%a" "$d")"; done' | sed "s/^/$host /"
+done > "$out/modes.txt"
+while read -r host dir mode owner group dirmode; do
+  name=$(basename "$dir")
+  if [[ $name == collector ]]; then want="640 root otelcol"; else want="600 $name $name"; fi
+  [[ "$mode $owner $group" == "$want" ]] || die "$host:$dir/key.pem is $mode $owner:$group, want $want"
+  [[ $dirmode == 750 ]] || die "$host:$dir is $dirmode, want 750"
+done < "$out/modes.txt"
+ok "$(wc -l < "$out/modes.txt") private keys: apps 0600 owned by the unit's user, collectors 0640 root:otelcol, directories 0750"
+
+# The CA key (in both forms) is on no test host.
+python3 - "$ca/ca.key" "$passphrase" > "$out/ca-needles.txt" <<'PY'
+import sys
+from cryptography.hazmat.primitives import serialization
+data = open(sys.argv[1], 'rb').read()
+key = serialization.load_pem_private_key(data, sys.argv[2].encode())
+plain = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+for pem in (data, plain):
+    for line in pem.decode().splitlines():
+        if len(line) >= 16 and not line.startswith('-----'):
+            print(line)
+PY
+for host in "${hosts[@]}"; do
+  podman exec -i "$fleet-$host" sh -c 'cat > /tmp/.needles; grep -rlF -f /tmp/.needles /etc /root /opt /var/lib /tmp \
+    --exclude=.needles 2>/dev/null; rm -f /tmp/.needles' < "$out/ca-needles.txt" > "$out/ca-found-$host.txt" || true
+  [[ ! -s $out/ca-found-$host.txt ]] || die "the CA key is on $host: $(cat "$out/ca-found-$host.txt")"
+done
+ok "the CA key is on none of the ${#hosts[@]} test hosts (searched /etc /root /opt /var/lib /tmp for each of its lines)"
+
+# The collector's server certificate as a client certificate: refused (no clientAuth).
+podman exec "$fleet-collector-mtls" python3 - > "$out/eku.txt" 2>&1 <<'PY' || true
+import socket, ssl
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.load_verify_locations('/etc/otlp-tls/collector/ca.pem')
+ctx.load_cert_chain('/etc/otlp-tls/collector/cert.pem', '/etc/otlp-tls/collector/key.pem')
+ctx.set_alpn_protocols(['h2'])
+with socket.create_connection(('collector-mtls', 4317), timeout=5) as raw:
+    with ctx.wrap_socket(raw, server_hostname='collector-mtls') as tls:
+        tls.sendall(b'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00')
+        print('answer', len(tls.recv(64)))
+PY
+grep -Eqi 'bad certificate|unsupported certificate|certificate unknown|alert' "$out/eku.txt" \
+  || die "the collector accepted its own server certificate as a client certificate: $(cat "$out/eku.txt")"
+ok "a server certificate (serverAuth only) presented as a client certificate is refused: $(grep -Eoi 'alert [a-z ]+' "$out/eku.txt" | head -1)"
+for version in tls1_1 tls1; do
+  if podman exec "$fleet-app-mtls" sh -c "echo | openssl s_client -$version -connect collector-mtls:4317 \
+      -cert /etc/otlp-tls/e2e-go-grpc/cert.pem -key /etc/otlp-tls/e2e-go-grpc/key.pem" > "$out/$version.txt" 2>&1; then
+    grep -q 'Cipher is (NONE)\|no protocols available\|alert' "$out/$version.txt" || die "$version was accepted"
+  fi
+done
+ok "TLS 1.1 and TLS 1.0 are refused by the mTLS collector"
+echo "secrets: $checks checks passed" | tee -a "$out/summary.txt"
