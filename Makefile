@@ -7,13 +7,14 @@ ENV := source scripts/env.sh
 # Every Molecule scenario, as role/scenario.
 SCENARIOS := $(patsubst roles/%/molecule.yml,%,$(subst /molecule/,/,$(wildcard roles/*/molecule/*/molecule.yml)))
 
-.PHONY: test setup unit sanity lint ee molecule e2e e2e-readme demo demo-down clean help $(addprefix molecule-,$(SCENARIOS))
+.PHONY: test setup unit sanity lint ee molecule e2e bench e2e-readme demo demo-down clean help $(addprefix molecule-,$(SCENARIOS))
 
 help:
 	@echo "make demo      start a local fleet of test hosts and run playbooks/site.yml on it"
 	@echo "make test      everything CI runs: unit tests, ansible-test sanity, ansible-lint, Molecule, e2e"
 	@echo "make unit | sanity | lint | ee | molecule | molecule-<role>/<scenario> | e2e"
 	@echo "make e2e-readme   run the e2e tests and write their matrix into README.md"
+	@echo "make bench     fleet-scale benchmark: ours vs community.crypto vs a floor playbook (not in make test)"
 
 setup:
 	bash scripts/setup.sh
@@ -49,6 +50,10 @@ e2e:
 
 e2e-readme: setup
 	bash tests/e2e/run.sh --readme
+
+# Not part of `make test`: fleets of 10, 25 and 50 hosts (BENCH_ARGS="--sizes 10,25 --runs 3").
+bench: setup
+	bash tests/bench/run.sh $(BENCH_ARGS)
 
 demo: setup
 	bash scripts/demo.sh up
