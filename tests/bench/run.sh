@@ -64,7 +64,8 @@ mkdir -p "$results" "$work/logs"
 # more (BENCH_RAISE_INOTIFY=0 to leave it alone) and put it back afterwards.
 inotify_orig=$(cat /proc/sys/fs/inotify/max_user_instances)
 largest=$(tr ',' '\n' <<<"$sizes" | sort -n | tail -n1)
-inotify_need=$(( largest * 6 + $(find /proc/[0-9]*/fd -lname 'anon_inode:inotify' 2>/dev/null | wc -l) + 64 ))
+inotify_used=$( (find /proc/[0-9]*/fd -lname 'anon_inode:inotify' 2>/dev/null || true) | wc -l)
+inotify_need=$(( largest * 6 + inotify_used + 64 ))
 if [[ ${BENCH_RAISE_INOTIFY:-1} == 1 ]] && (( inotify_need > inotify_orig )); then
   sysctl -qw fs.inotify.max_user_instances="$inotify_need"
   echo "bench: fs.inotify.max_user_instances $inotify_orig -> $inotify_need for this run" >&2
