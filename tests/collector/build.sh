@@ -23,6 +23,7 @@
 #
 # Environment: GO (go executable), XDG_CACHE_HOME. The Go proxy, module cache and
 # build cache are the user's defaults (`go env`), so other Go builds share downloads.
+# shellcheck disable=SC2154 # cache, out, work, stage, start: set by build_cache_open (tests/lib/build_cache.sh)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -43,28 +44,9 @@ ocb_version=$(sed -n 's#^.*go\.opentelemetry\.io/collector/receiver/otlpreceiver
 go_version=$("$GO" version)
 hash=$( { cat "$manifest" "${BASH_SOURCE[0]}"; echo "$go_version"; } | sha256sum | cut -c1-16)
 
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/otlp-tls
-out="$cache/collector-$hash"
-
-# Fast path without locking: the directory only ever appears complete (see the mv below).
-if [[ -x $out/otelcol && -f $out/otelcol.tar.gz.sha256 ]]; then
-  echo "$out/otelcol"
-  exit 0
-fi
-[[ ${1:-} != --cached ]] || exit 3
-
-mkdir -p "$cache"
-# Parallel test jobs on one machine must not all spend minutes building the same thing:
-# the first one builds, the others wait and then take the fast path. One lock for all
-# hashes: two different builds at once would only fight over 2 cores anyway.
-exec 9>"$cache/.collector.lock"
-flock 9
-if [[ -x $out/otelcol && -f $out/otelcol.tar.gz.sha256 ]]; then
-  echo "$out/otelcol"
-  exit 0
-fi
-
-start=$SECONDS
+# shellcheck source=../lib/build_cache.sh
+source "$here/../lib/build_cache.sh"
+build_cache_open collector "$hash" "${1:-}" otelcol otelcol otelcol.tar.gz.sha256
 
 # The builder binary is cached per version; it is tiny and rarely changes.
 ocb_bin="$cache/ocb-$ocb_version"
@@ -75,11 +57,6 @@ if [[ ! -x $ocb_bin/builder ]]; then
   rm -rf "$ocb_bin" && mv "$ocb_bin.tmp" "$ocb_bin"
 fi
 
-# Build in a temp dir on the same filesystem as the cache so the final mv is atomic
-# and an interrupted build never leaves a half-written collector-<hash>.
-work=$(mktemp -d "$cache/.collector-$hash.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-
 echo "build.sh: building the collector (OCB $ocb_version); a cold build takes minutes" >&2
 # OCB already passes -trimpath and -ldflags='-s -w' and sets CGO_ENABLED=0.
 # output_path in the manifest is relative, so run it from inside the temp dir.
@@ -87,8 +64,6 @@ echo "build.sh: building the collector (OCB $ocb_version); a cold build takes mi
 # never removes it.
 (cd "$work" && TMPDIR="$work" "$ocb_bin/builder" --config="$manifest") >&2
 
-stage="$work/stage"
-mkdir -p "$stage"
 install -m 0755 "$work/_build/otelcol" "$stage/otelcol"
 
 # Refuse to cache a binary that cannot even list its components.
@@ -108,7 +83,4 @@ tar -C "$stage" --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -cf -
   echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 } >"$stage/build-info.txt"
 
-rm -rf "$out"
-mv -T "$stage" "$out"
-echo "build.sh: built in $((SECONDS - start)) s" >&2
-echo "$out/otelcol"
+build_cache_close

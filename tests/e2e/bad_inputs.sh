@@ -6,19 +6,13 @@
 #     for mode as it was (sha256 + mode of /etc/otlp-tls, /etc/otelcol, /opt/otlp-tls and
 #     the systemd units and drop-ins, before and after),
 #   - leave every collector and app running with the same PID.
-set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/env.sh"
-cd "$OTLP_TLS_ROOT"
-
-fleet=${E2E_FLEET:-otlp-e2e}
-work=$OTLP_TLS_ROOT/.tmp/e2e
-export ANSIBLE_CONFIG=$work/ansible.cfg ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
-out=$work/bad && rm -rf "$out" && mkdir -p "$out"
-hosts=(collector-mtls collector-tls app-mtls app-tls)
+# shellcheck disable=SC2154 # fleet, work, collectors, apps, hosts, extra, out: set by stage.sh
+# shellcheck source=stage.sh
+source "$(dirname "${BASH_SOURCE[0]}")/stage.sh" bad
 python3 tests/e2e/make_bad_cas.py "$out/cas"
 
 # The apps send while the bad runs happen; a port on collector-mtls is taken by another program.
-ansible-playbook -e "{\"otlp_tls_ca_dir\": \"$work/ca\"}" -e @tests/e2e/vars.yml tests/e2e/rotation_load.yml > "$out/load.log"
+ansible-playbook "${extra[@]}" tests/e2e/rotation_load.yml > "$out/load.log"
 podman exec "$fleet-collector-mtls" systemd-run --unit e2e-squatter python3 -m http.server 4399 >/dev/null
 podman exec "$fleet-app-mtls" sh -c "grep -q collector-alias /etc/hosts || echo \"\$(getent hosts collector-mtls | cut -d' ' -f1) collector-alias\" >> /etc/hosts"
 sleep 2
@@ -50,7 +44,7 @@ case_() {
   local name=$1 pattern=$2 playbook=$3; shift 3
   local log=$out/$name.log before after
   before=$(snapshot)
-  if ansible-playbook -e "{\"otlp_tls_ca_dir\": \"$work/ca\"}" -e @tests/e2e/vars.yml "$@" "$playbook" > "$log" 2>&1; then
+  if ansible-playbook "${extra[@]}" "$@" "$playbook" > "$log" 2>&1; then
     report+=("FAIL $name: the run succeeded"); failed=$((failed + 1)); return
   fi
   after=$(snapshot)

@@ -7,15 +7,9 @@
 #      check.yml passes (every client trusts its collector, every handshake works).
 # (A collector whose new config fails validation, and rotate.yml killed mid-phase, are in
 # bad_inputs.sh and rotation.sh.)
-set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/env.sh"
-cd "$OTLP_TLS_ROOT"
-
-fleet=${E2E_FLEET:-otlp-e2e}
-work=$OTLP_TLS_ROOT/.tmp/e2e
-export ANSIBLE_CONFIG=$work/ansible.cfg ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
-out=$work/faults && rm -rf "$out" && mkdir -p "$out"
-extra=(-e "{\"otlp_tls_ca_dir\": \"$work/ca\"}" -e @tests/e2e/vars.yml)
+# shellcheck disable=SC2154 # fleet, work, collectors, apps, hosts, extra, out: set by stage.sh
+# shellcheck source=stage.sh
+source "$(dirname "${BASH_SOURCE[0]}")/stage.sh" faults
 victim=app-tls
 die() { echo "faults: $*" >&2; exit 1; }
 recap() { sed -n '/PLAY RECAP/,$p' "$1" | grep -E "^$2 " | head -1; }

@@ -8,16 +8,10 @@
 #      and no app logged a TLS or export error at any point,
 #   4. playbooks/check.yml passes on the rotated fleet, then catches an expiring
 #      certificate and an endpoint name the collector's certificate does not cover.
-set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/env.sh"
-cd "$OTLP_TLS_ROOT"
-
-fleet=${E2E_FLEET:-otlp-e2e}
-work=$OTLP_TLS_ROOT/.tmp/e2e
-export ANSIBLE_CONFIG=$work/ansible.cfg
-extra=(-e "{\"otlp_tls_ca_dir\": \"$work/ca\"}" -e @tests/e2e/vars.yml)
-out=$work/rotation && rm -rf "$out" && mkdir -p "$out/sent" "$out/received"
-apps=(app-mtls app-tls) collectors=(collector-mtls collector-tls)
+# shellcheck disable=SC2154 # fleet, work, collectors, apps, hosts, extra, out: set by stage.sh
+# shellcheck source=stage.sh
+source "$(dirname "${BASH_SOURCE[0]}")/stage.sh" rotation
+mkdir -p "$out/sent" "$out/received"
 summary=$out/summary.txt
 say() { echo "$*" | tee -a "$summary"; }
 # A playbook whose output goes to a log, shown in full when it fails.

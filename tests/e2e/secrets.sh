@@ -10,15 +10,9 @@
 #   3. the CA key never left the CA host: no file on any test host holds it;
 #   4. the mTLS collector refuses its own server certificate presented as a client
 #      certificate (extended key usage), and refuses TLS 1.1 and 1.0.
-set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/env.sh"
-cd "$OTLP_TLS_ROOT"
-
-fleet=${E2E_FLEET:-otlp-e2e}
-work=$OTLP_TLS_ROOT/.tmp/e2e
-export ANSIBLE_CONFIG=$work/ansible.cfg ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
-out=$work/secrets && rm -rf "$out" && mkdir -p "$out"
-hosts=(collector-mtls collector-tls app-mtls app-tls)
+# shellcheck disable=SC2154 # fleet, work, collectors, apps, hosts, extra, out: set by stage.sh
+# shellcheck source=stage.sh
+source "$(dirname "${BASH_SOURCE[0]}")/stage.sh" secrets
 passphrase="e2e-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 ca=$out/ca
 extra=(-e "{\"otlp_tls_ca_dir\": \"$ca\", \"otlp_tls_ca_key_passphrase\": \"$passphrase\"}" -e @tests/e2e/vars.yml)

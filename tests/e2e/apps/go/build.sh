@@ -16,6 +16,7 @@
 #
 # Environment: GO (go executable), XDG_CACHE_HOME. Module proxy and caches are the
 # user's defaults (`go env`), shared with the other Go builds.
+# shellcheck disable=SC2154 # cache, out, work, stage, start: set by build_cache_open (tests/lib/build_cache.sh)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,31 +26,9 @@ GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 go_version=$("$GO" version)
 hash=$( { cat "$here"/*.go "$here/go.mod" "$here/go.sum" "${BASH_SOURCE[0]}"; echo "$go_version"; } \
   | sha256sum | cut -c1-16)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/otlp-tls
-out="$cache/e2e-go-$hash"
-
-# The directory only ever appears complete (mv below), so its presence is enough.
-if [[ -x $out/run ]]; then
-  echo "$out"
-  exit 0
-fi
-[[ ${1:-} != --cached ]] || exit 3
-
-mkdir -p "$cache"
-# Parallel test jobs: one builds, the others wait and take the fast path.
-exec 9>"$cache/.e2e-go.lock"
-flock 9
-if [[ -x $out/run ]]; then
-  echo "$out"
-  exit 0
-fi
-
-start=$SECONDS
-# Same filesystem as the cache, so the final mv is atomic.
-work=$(mktemp -d "$cache/.e2e-go-$hash.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-stage="$work/stage"
-mkdir -p "$stage"
+# shellcheck source=../../../lib/build_cache.sh
+source "$here/../../../lib/build_cache.sh"
+build_cache_open e2e-go "$hash" "${1:-}" "" run
 
 echo "build.sh: building the Go E2E app" >&2
 # -mod=readonly: go.mod/go.sum are the pins; never let the build rewrite them.
@@ -71,7 +50,4 @@ chmod 0755 "$stage/run"
   echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 } >"$stage/build-info.txt"
 
-rm -rf "$out"
-mv -T "$stage" "$out"
-echo "build.sh: built in $((SECONDS - start)) s" >&2
-echo "$out"
+build_cache_close

@@ -18,6 +18,7 @@
 #
 # Environment: JAVAC, JAR, MVN (tools), XDG_CACHE_HOME. Maven uses the user's own
 # settings and local repository, so downloads are shared with other builds.
+# shellcheck disable=SC2154 # cache, out, work, stage, start: set by build_cache_open (tests/lib/build_cache.sh)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,31 +28,9 @@ MVN=${MVN:-mvn}
 
 hash=$( { cd "$here" && find src pom.xml build.sh -type f | LC_ALL=C sort | xargs sha256sum; } \
   | sha256sum | cut -c1-16)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/otlp-tls
-out="$cache/e2e-java-$hash"
-
-# Fast path without locking: the directory only ever appears complete (see the mv below).
-if [[ -x $out/run && -f $out/build-info.txt ]]; then
-  echo "$out"
-  exit 0
-fi
-[[ ${1:-} != --cached ]] || exit 3
-
-mkdir -p "$cache"
-# Parallel test jobs: the first builds, the others wait and then take the fast path.
-exec 9>"$cache/.e2e-java.lock"
-flock 9
-if [[ -x $out/run && -f $out/build-info.txt ]]; then
-  echo "$out"
-  exit 0
-fi
-
-start=$SECONDS
-# Temp dir on the same filesystem as the cache so the final mv is atomic.
-work=$(mktemp -d "$cache/.e2e-java-$hash.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-stage="$work/stage"
-mkdir -p "$stage"
+# shellcheck source=../../../lib/build_cache.sh
+source "$here/../../../lib/build_cache.sh"
+build_cache_open e2e-java "$hash" "${1:-}" "" run build-info.txt
 
 # Maven runs on a copy of the pom so it never writes into the source tree.
 cp "$here/pom.xml" "$work/pom.xml"
@@ -95,7 +74,4 @@ chmod 0755 "$stage/run"
   echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 } >"$stage/build-info.txt"
 
-rm -rf "$out"
-mv -T "$stage" "$out"
-echo "build.sh: built in $((SECONDS - start)) s" >&2
-echo "$out"
+build_cache_close

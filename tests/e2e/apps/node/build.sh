@@ -22,6 +22,7 @@
 #
 # Environment: NPM (npm executable), XDG_CACHE_HOME. npm uses the user's own config and
 # cache, so downloads are shared with other builds.
+# shellcheck disable=SC2154 # cache, out, work, stage, start: set by build_cache_open (tests/lib/build_cache.sh)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,37 +30,14 @@ NPM=${NPM:-npm}
 sources=(app.js package.json package-lock.json build.sh)
 
 hash=$( { cd "$here" && sha256sum "${sources[@]}"; } | sha256sum | cut -c1-16)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/otlp-tls
-out="$cache/e2e-node-$hash"
-
-# Fast path without locking: the directory only ever appears complete (see the mv below).
-if [[ -x $out/run && -f $out/build-info.txt ]]; then
-  echo "$out"
-  exit 0
-fi
-[[ ${1:-} != --cached ]] || exit 3
-
 if grep -q '"resolved"' "$here/package-lock.json"; then
   echo "build.sh: package-lock.json records download URLs; regenerate it (see the header)" >&2
   exit 1
 fi
-
-mkdir -p "$cache"
-# Parallel test jobs: the first builds, the others wait and then take the fast path.
-exec 9>"$cache/.e2e-node.lock"
-flock 9
-if [[ -x $out/run && -f $out/build-info.txt ]]; then
-  echo "$out"
-  exit 0
-fi
-
-start=$SECONDS
-# Temp dir on the same filesystem as the cache so the final mv is atomic; npm runs
-# there so it never writes node_modules into the source tree.
-work=$(mktemp -d "$cache/.e2e-node-$hash.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-stage="$work/stage"
-mkdir -p "$stage"
+# npm runs in the temp dir, so it never writes node_modules into the source tree.
+# shellcheck source=../../../lib/build_cache.sh
+source "$here/../../../lib/build_cache.sh"
+build_cache_open e2e-node "$hash" "${1:-}" "" run build-info.txt
 cp "$here/app.js" "$here/package.json" "$here/package-lock.json" "$stage/"
 
 echo "build.sh: npm ci" >&2
@@ -92,7 +70,4 @@ chmod 0755 "$stage/run"
   echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 } >"$stage/build-info.txt"
 
-rm -rf "$out"
-mv -T "$stage" "$out"
-echo "build.sh: built in $((SECONDS - start)) s" >&2
-echo "$out"
+build_cache_close

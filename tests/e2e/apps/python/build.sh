@@ -21,6 +21,7 @@
 #
 # Environment: PYTHON (interpreter that runs pip; default python3), XDG_CACHE_HOME.
 # pip's index and options are the user's own configuration.
+# shellcheck disable=SC2154 # cache, out, work, stage, start: set by build_cache_open (tests/lib/build_cache.sh)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,31 +29,9 @@ PYTHON=${PYTHON:-python3}
 py_version=$("$PYTHON" -c 'import sys; print(sys.version.split()[0], sys.implementation.cache_tag)')
 hash=$( { cat "$here/app.py" "$here/requirements.txt" "${BASH_SOURCE[0]}"; echo "$py_version"; } \
   | sha256sum | cut -c1-16)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/otlp-tls
-out="$cache/e2e-python-$hash"
-
-# The directory only ever appears complete (mv below), so its presence is enough.
-if [[ -x $out/run ]]; then
-  echo "$out"
-  exit 0
-fi
-[[ ${1:-} != --cached ]] || exit 3
-
-mkdir -p "$cache"
-# Parallel test jobs: one builds, the others wait and take the fast path.
-exec 9>"$cache/.e2e-python.lock"
-flock 9
-if [[ -x $out/run ]]; then
-  echo "$out"
-  exit 0
-fi
-
-start=$SECONDS
-# Same filesystem as the cache, so the final mv is atomic.
-work=$(mktemp -d "$cache/.e2e-python-$hash.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-stage="$work/stage"
-mkdir -p "$stage"
+# shellcheck source=../../../lib/build_cache.sh
+source "$here/../../../lib/build_cache.sh"
+build_cache_open e2e-python "$hash" "${1:-}" "" run
 
 # Target = bookworm's python: CPython 3.11, glibc 2.36. pip does not expand a
 # manylinux_2_X platform to the older ones it implies, so list them all
@@ -105,7 +84,4 @@ chmod 0755 "$stage/run"
   echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 } >"$stage/build-info.txt"
 
-rm -rf "$out"
-mv -T "$stage" "$out"
-echo "build.sh: built in $((SECONDS - start)) s" >&2
-echo "$out"
+build_cache_close
