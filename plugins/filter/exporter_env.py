@@ -7,97 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
-name: exporter_env
-short_description: The OTEL_* environment that points one app's OpenTelemetry SDK at a collector over TLS or mTLS
-version_added: 0.1.0
-description:
-  - Turns an app's SDK language, OTLP protocol, signals and the collector's address and TLS files into the exact
-    environment variables that SDK needs, so templates stay dumb.
-  - Writes an explicit C(https://) scheme and never C(OTEL_EXPORTER_OTLP_INSECURE) (Go lets it override the scheme);
-    never puts TLS variables beside an C(http://) endpoint (Go's HTTP exporters refuse that).
-  - Always sets C(OTEL_EXPORTER_OTLP_PROTOCOL), because the SDKs' defaults differ (Python and Java SDK grpc; Java agent,
-    Node and Go http/protobuf).
-  - Always sets C(OTEL_EXPORTER_OTLP_CERTIFICATE) at the same level as the client key and certificate (Python's gRPC
-    exporter ignores the client pair otherwise).
-  - gRPC endpoints get no path (Java throws on one); HTTP endpoints are generic (the SDK appends C(/v1/<signal>)) or,
-    with O(_input.endpoint_mode=per_signal), one per signal with the C(/v1/<signal>) path written out.
-  - The timeout is given in milliseconds and written in the unit each SDK reads (Python reads seconds).
-  - Compression V(none) is written as nothing (Python's gRPC exporter crashes on C(none)).
-  - Raises an error that says why and what to choose instead for combinations known to be broken, .NET over
-    http/protobuf with TLS (the auto-instrumentation ignores the TLS variables there) and .NET with per-signal
-    endpoints and TLS (it reads only the generic TLS variables), and for header values with commas (.NET splits on
-    them even when percent-encoded).
-  - For Python with logs on, sets C(OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED=true), without which the standard
-    logging module's records are not exported.
-author:
-  - otlp.tls maintainers (@otlp-tls)
-options:
-  _input:
-    description: The app.
-    type: dict
-    required: true
-    suboptions:
-      language:
-        description: SDK language.
-        type: str
-        choices: [python, go, java, nodejs, dotnet]
-        required: true
-      protocol:
-        description: OTLP protocol.
-        type: str
-        choices: [grpc, http/protobuf]
-        required: true
-      signals:
-        description: Signals to export; the others are turned off.
-        type: list
-        elements: str
-        default: [traces, metrics, logs]
-      service_name:
-        description: C(OTEL_SERVICE_NAME).
-        type: str
-      resource_attributes:
-        description: C(OTEL_RESOURCE_ATTRIBUTES), values percent-encoded.
-        type: dict
-      headers:
-        description: C(OTEL_EXPORTER_OTLP_HEADERS), values percent-encoded.
-        type: dict
-      timeout:
-        description: Export timeout in milliseconds.
-        type: int
-      compression:
-        description: V(gzip) or V(none).
-        type: str
-      endpoint_mode:
-        description: V(generic) (one endpoint) or V(per_signal).
-        type: str
-        default: generic
-  collector:
-    description: Where the collector listens; C(host), C(grpc_port), C(http_port).
-    type: dict
-    required: true
-  tls:
-    description: C(mode) (V(none), V(tls), V(mtls)) and the file paths C(ca_file), C(cert_file), C(key_file).
-    type: dict
-    required: true
-'''
-
-EXAMPLES = r'''
-- name: Drop-in environment for a Python service exporting over gRPC with mTLS
-  ansible.builtin.debug:
-    msg: >-
-      {{ {'language': 'python', 'protocol': 'grpc', 'service_name': 'checkout'}
-         | otlp.tls.exporter_env({'host': 'collector1', 'grpc_port': 4317, 'http_port': 4318},
-                                 {'mode': 'mtls', 'ca_file': '/etc/otlp-tls/checkout/ca.pem',
-                                  'cert_file': '/etc/otlp-tls/checkout/cert.pem',
-                                  'key_file': '/etc/otlp-tls/checkout/key.pem'}) }}
-'''
-
-RETURN = r'''
-_value:
-  description: Environment variable names and values.
-  type: dict
-'''
+# Documentation: exporter_env.yml, exporter_dropins.yml and systemd_environment.yml beside this file
+# (one file per filter, so that ansible-doc shows each filter's own).
 
 import math
 
@@ -243,6 +154,25 @@ def systemd_environment(env):
     return '\n'.join(lines)
 
 
+DROPIN_HEADER = ('# Managed by Ansible (otlp.tls.exporter): changes made here are overwritten.\n'
+                 '# OpenTelemetry exporter for a %s %s SDK, by otlp.tls.exporter.\n'
+                 '[Service]\n')
+
+
+def exporter_dropins(plan):
+    """The drop-in of each planned unit, as otlp.tls.systemd_dropin takes them: [{unit, content}]."""
+    out = []
+    for entry in plan or []:
+        for key in ('unit', 'language', 'env'):
+            if key not in entry:
+                raise AnsibleFilterError('exporter_dropins: a plan entry has no %s: %r' % (key, entry.get('unit', entry)))
+        env = entry['env']
+        header = DROPIN_HEADER % (env.get('OTEL_EXPORTER_OTLP_PROTOCOL', ''), entry['language'])
+        out.append({'unit': entry['unit'], 'content': header + systemd_environment(env) + '\n'})
+    return out
+
+
 class FilterModule(object):
     def filters(self):
-        return {'exporter_env': exporter_env, 'systemd_environment': systemd_environment}
+        return {'exporter_env': exporter_env, 'systemd_environment': systemd_environment,
+                'exporter_dropins': exporter_dropins}

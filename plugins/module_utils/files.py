@@ -100,3 +100,36 @@ def write_file(module, path, content, owner=None, group=None, mode=None):
         attrs = file_attributes(module, path, owner, group, mode)
         changed = module.set_fs_attributes_if_different(attrs, changed)
     return changed
+
+
+def ensure_directory(module, path, owner=None, group=None, mode=None, parents_mode=0o755):
+    """Make ``path`` a directory with this owner, group and mode; returns True when anything changed.
+
+    Missing parents are created root-style: owned by the module's user and ``parents_mode``
+    (0755: traversable, so that every service can reach its own files below them), never
+    with the directory's group and mode. Existing parents are left alone. In check mode
+    nothing is created and a missing directory counts as a change.
+    """
+    path = os.path.abspath(path)
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise FileProblem('%s exists and is not a directory: move it away or choose another directory' % path)
+    changed = False
+    if not os.path.isdir(path):
+        if module.check_mode:
+            return True
+        missing = []
+        parent = path
+        while not os.path.isdir(parent):
+            missing.append(parent)
+            parent = os.path.dirname(parent)
+        for directory in reversed(missing):
+            try:
+                os.mkdir(directory, 0o700)
+                # mkdir's mode is masked by the umask: set it outright.
+                os.chmod(directory, parents_mode if directory != path else 0o700)
+            except OSError as exc:
+                raise FileProblem('cannot create the directory %s: %s (check the parent, or run with become)'
+                                  % (directory, to_native(exc.strerror or exc)))
+        changed = True
+    attrs = file_attributes(module, path, owner, group, mode)
+    return module.set_fs_attributes_if_different(attrs, changed)

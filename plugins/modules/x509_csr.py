@@ -76,6 +76,25 @@ options:
   certificate_path:
     description: Path of the certificate installed for this key, returned as RV(existing_certificate) when it exists.
     type: path
+  create_directory:
+    description:
+      - Create the key's directory when it is missing and keep it owned by the module's user, with group
+        O(directory_group) and mode O(directory_mode). Missing parents are created with mode 0755, so that every service
+        can reach its own directory below them; existing parents are left as they are.
+      - Saves a separate M(ansible.builtin.file) task, that is one remote call per host.
+      - Without it the directory must exist (except in check mode).
+    type: bool
+    default: false
+    version_added: 0.2.0
+  directory_group:
+    description: Group of the key's directory with O(create_directory), usually the group the service runs as.
+    type: str
+    version_added: 0.2.0
+  directory_mode:
+    description: Mode of the key's directory with O(create_directory).
+    type: str
+    default: '0750'
+    version_added: 0.2.0
 '''
 
 EXAMPLES = r'''
@@ -84,6 +103,8 @@ EXAMPLES = r'''
     private_key_path: /etc/otelcol/tls/server.key
     group: otelcol
     mode: '0640'
+    create_directory: true
+    directory_group: otelcol
     common_name: "{{ inventory_hostname }}"
     dns_names:
       - "{{ inventory_hostname }}"
@@ -122,11 +143,15 @@ private_key_reason:
   type: str
 '''
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.otlp.tls.plugins.module_utils import pki
-from ansible_collections.otlp.tls.plugins.module_utils.files import FileProblem, read_file, write_file, check_parent
+from ansible_collections.otlp.tls.plugins.module_utils.files import (
+    FileProblem, check_parent, ensure_directory, read_file, write_file,
+)
 
 
 def decide_key(existing_data, key_type, rotate_key):
@@ -155,6 +180,10 @@ def decide_key(existing_data, key_type, rotate_key):
 def run(module):
     params = module.params
     key_path = params['private_key_path']
+    dir_changed = False
+    if params['create_directory']:
+        dir_changed = ensure_directory(module, os.path.dirname(os.path.abspath(key_path)),
+                                       group=params['directory_group'], mode=params['directory_mode'])
     check_parent(key_path, 'private key', module.check_mode)
     extra_dns, extra_ips = pki.split_names(params['subject_alt_names'])
     dns, ips = pki.normalize_sans(params['dns_names'] + extra_dns, params['ip_addresses'] + extra_ips)
@@ -169,7 +198,7 @@ def run(module):
             fingerprint_before = 'unreadable'
 
     changed = write_file(module, key_path, pki.private_key_to_pkcs8(key) if reason else existing,
-                         params['owner'], params['group'], params['mode'])
+                         params['owner'], params['group'], params['mode']) or dir_changed
     csr = pki.build_csr(key, params['common_name'], params['organization'], dns, ips, params['profile'])
 
     existing_cert = ''
@@ -210,6 +239,9 @@ def main():
             subject_alt_names=dict(type='list', elements='str', default=[]),
             profile=dict(type='str', choices=list(pki.PROFILES)),
             certificate_path=dict(type='path'),
+            create_directory=dict(type='bool', default=False),
+            directory_group=dict(type='str'),
+            directory_mode=dict(type='str', default='0750'),
         ),
         supports_check_mode=True,
     )

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.otlp.tls.plugins.filter.exporter_env import exporter_env, systemd_environment
+from ansible_collections.otlp.tls.plugins.filter.exporter_env import exporter_dropins, exporter_env, systemd_environment
 
 COLLECTOR = {'host': 'collector1', 'grpc_port': 4317, 'http_port': 4318}
 FILES = {'ca_file': '/etc/otlp-tls/app/ca.pem', 'cert_file': '/etc/otlp-tls/app/cert.pem',
@@ -150,3 +150,17 @@ def test_control_characters_are_refused():
                      COLLECTOR, MTLS)
     with pytest.raises(Exception, match='control character'):
         systemd_environment({'A': 'x\ny'})
+
+
+def test_exporter_dropins_one_service_section_per_unit():
+    plan = [{'unit': 'a.service', 'language': 'go',
+             'env': {'OTEL_EXPORTER_OTLP_PROTOCOL': 'grpc', 'OTEL_EXPORTER_OTLP_ENDPOINT': 'https://c:4317'}}]
+    assert exporter_dropins(plan) == [{
+        'unit': 'a.service',
+        'content': '# Managed by Ansible (otlp.tls.exporter): changes made here are overwritten.\n'
+                   '# OpenTelemetry exporter for a grpc go SDK, by otlp.tls.exporter.\n'
+                   '[Service]\n'
+                   'Environment="OTEL_EXPORTER_OTLP_ENDPOINT=https://c:4317"\n'
+                   'Environment="OTEL_EXPORTER_OTLP_PROTOCOL=grpc"\n'}]
+    with pytest.raises(Exception, match='has no env'):
+        exporter_dropins([{'unit': 'a.service', 'language': 'go'}])

@@ -379,3 +379,20 @@ def test_a_failed_ownership_change_leaves_no_copy_of_the_key(tmp_path):
     result = run_module('x509_csr', csr_args(tmp_path, owner='no-such-user-otlp'))
     assert result['failed']
     assert sorted(os.listdir(str(tmp_path))) == []
+
+
+def test_csr_creates_its_directory_with_traversable_parents(tmp_path):
+    key = tmp_path / 'base' / 'deeper' / 'svc' / 'key.pem'
+    args = dict(private_key_path=str(key), common_name='svc', create_directory=True, directory_mode='0750')
+    preview = run_module('x509_csr', args, check=True)
+    assert preview['changed'] and not (tmp_path / 'base').exists()
+    result = run_module('x509_csr', args)
+    assert result['changed'] and key.exists()
+    assert mode_of(str(tmp_path / 'base')) == 0o755 and mode_of(str(tmp_path / 'base' / 'deeper')) == 0o755
+    assert mode_of(str(key.parent)) == 0o750
+    assert not run_module('x509_csr', args)['changed']
+    os.chmod(str(key.parent), 0o755)
+    assert run_module('x509_csr', args)['changed'] and mode_of(str(key.parent)) == 0o750
+    # Without create_directory a missing directory is an error that says what to do.
+    other = run_module('x509_csr', dict(private_key_path=str(tmp_path / 'none' / 'key.pem'), common_name='x'))
+    assert other['failed'] and 'does not exist: create it first' in other['msg']
