@@ -15,9 +15,9 @@ version_added: 0.2.0
 description:
   - Writes one drop-in file per unit (C(<systemd_dir>/<unit>.d/<name>)), each atomically and only when its content
     differs, creating the drop-in directory when it is missing.
-  - When any drop-in changed, runs C(systemctl daemon-reload) once, before any restart, so that stopped units also see
+  - When the content of any drop-in changed, runs C(systemctl daemon-reload) once, before any restart, so that stopped units also see
     the new drop-in at their next start.
-  - Then restarts the units that are running and whose drop-in changed, or that are listed in O(restart_units) (for
+  - Then restarts the units that are running and whose drop-in content changed, or that are listed in O(restart_units) (for
     example because their certificate changed, since OpenTelemetry SDKs read certificate files only at start). Units
     that are not running are left stopped.
   - Does in one remote call what otherwise takes four tasks per host (directory, file, daemon-reload, restart).
@@ -106,9 +106,10 @@ dropins:
       type: str
     changed:
       description: Whether the file was (or in check mode would be) written or had its ownership or mode fixed.
+        A fix of ownership or mode alone causes no daemon-reload and no restart.
       type: bool
 changed_units:
-  description: Units whose drop-in changed.
+  description: Units whose drop-in file changed (content, ownership or mode).
   returned: success
   type: list
   elements: str
@@ -127,7 +128,7 @@ import os
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.otlp.tls.plugins.module_utils.files import FileProblem, ensure_directory, read_file, write_file
 
@@ -187,7 +188,9 @@ def run(module):
         module.fail_json(msg='Nothing was written: ' + '; '.join(problems) + '.')
     systemctl = Systemctl(module)
 
-    results, changed_units, diffs = [], [], []
+    # A drop-in whose content changed needs daemon-reload and its unit's restart; one whose
+    # ownership or mode alone was fixed counts as changed but needs neither.
+    results, changed_units, new_content, diffs = [], [], [], []
     for unit, item in zip(units, params['dropins']):
         directory = os.path.join(params['systemd_dir'], unit + '.d')
         path = os.path.join(directory, params['name'])
@@ -199,26 +202,25 @@ def run(module):
         results.append(dict(unit=unit, path=path, changed=changed))
         if changed:
             changed_units.append(unit)
-            if module._diff and to_text(before or '') != item['content']:
-                diffs.append(dict(before_header=path, after_header=path,
-                                  before=to_text(before or ''), after=item['content']))
+        if before != to_bytes(item['content']):
+            new_content.append(unit)
+            diffs.append(dict(before_header=path, after_header=path,
+                              before=to_text(before or ''), after=item['content']))
 
-    content_changed = [r['unit'] for r in results if r['changed']]
-    reloaded = False
-    if content_changed:
-        reloaded = True
-        if not module.check_mode:
-            rc, _out, err = systemctl.run('daemon-reload')
-            if rc != 0:
-                module.fail_json(msg='systemctl daemon-reload failed (%s) after writing the drop-ins of %s: fix systemd '
-                                     'on this host and run again (the files are written and will be compared as equal)'
-                                     % (err.strip() or 'rc %d' % rc, ', '.join(content_changed)),
-                                 dropins=results, changed=True)
+    reloaded = bool(new_content)
+    if reloaded and not module.check_mode:
+        rc, _out, err = systemctl.run('daemon-reload')
+        if rc != 0:
+            module.fail_json(msg='systemctl daemon-reload failed (%s) after writing the drop-ins of %s. They are in '
+                                 'place, so a re-run finds them unchanged: once systemd works, run systemctl '
+                                 'daemon-reload and restart those units by hand'
+                                 % (err.strip() or 'rc %d' % rc, ', '.join(new_content)),
+                             dropins=results, changed=True)
 
     restarted = []
     if params['restart']:
         wanted = []
-        for unit in changed_units + extra:
+        for unit in new_content + extra:
             if unit not in wanted:
                 wanted.append(unit)
         for unit in wanted:
@@ -227,9 +229,10 @@ def run(module):
             if not module.check_mode:
                 rc, _out, err = systemctl.run('restart', '--', unit)
                 if rc != 0:
-                    module.fail_json(msg='restarting %s failed (%s): see journalctl -u %s; its drop-in is %s'
+                    module.fail_json(msg='restarting %s failed (%s): see journalctl -u %s; its drop-in is %s and '
+                                         'stays in place, and a re-run restarts it only if something changes again'
                                          % (unit, err.strip() or 'rc %d' % rc, unit,
-                                            'new' if unit in changed_units else 'unchanged'),
+                                            'new' if unit in new_content else 'unchanged'),
                                      dropins=results, restarted=restarted, changed=True)
             restarted.append(unit)
 

@@ -78,13 +78,17 @@ options:
     type: path
   create_directory:
     description:
-      - Create the key's directory when it is missing and keep it owned by the module's user, with group
+      - Create the key's directory when it is missing and keep it owned by O(directory_owner), with group
         O(directory_group) and mode O(directory_mode). Missing parents are created with mode 0755, so that every service
         can reach its own directory below them; existing parents are left as they are.
       - Saves a separate M(ansible.builtin.file) task, that is one remote call per host.
       - Without it the directory must exist (except in check mode).
     type: bool
     default: false
+    version_added: 0.2.0
+  directory_owner:
+    description: Owner of the key's directory with O(create_directory). Left as it is when not set.
+    type: str
     version_added: 0.2.0
   directory_group:
     description: Group of the key's directory with O(create_directory), usually the group the service runs as.
@@ -183,7 +187,8 @@ def run(module):
     dir_changed = False
     if params['create_directory']:
         dir_changed = ensure_directory(module, os.path.dirname(os.path.abspath(key_path)),
-                                       group=params['directory_group'], mode=params['directory_mode'])
+                                       owner=params['directory_owner'], group=params['directory_group'],
+                                       mode=params['directory_mode'])
     check_parent(key_path, 'private key', module.check_mode)
     extra_dns, extra_ips = pki.split_names(params['subject_alt_names'])
     dns, ips = pki.normalize_sans(params['dns_names'] + extra_dns, params['ip_addresses'] + extra_ips)
@@ -240,6 +245,7 @@ def main():
             profile=dict(type='str', choices=list(pki.PROFILES)),
             certificate_path=dict(type='path'),
             create_directory=dict(type='bool', default=False),
+            directory_owner=dict(type='str'),
             directory_group=dict(type='str'),
             directory_mode=dict(type='str', default='0750'),
         ),

@@ -4,10 +4,7 @@
 # on stdin never arrives and it declares has_pipelining = False; every task
 # then costs ~4 `podman exec` calls (mkdir, chmod, run, rm), ~150 ms each.
 # Passing `-i` when there is stdin data is all pipelining needs: one exec
-# per module. The parent also runs `podman mount` in _connect, that is once per
-# task and host even for tasks that copy no file (a second podman process per
-# task); here the container is mounted only when a file is put or fetched.
-# Everything else (mount-based put/fetch) is inherited.
+# per module. Everything else (mount-based put/fetch) is inherited.
 from __future__ import annotations
 
 DOCUMENTATION = """
@@ -66,27 +63,6 @@ from ansible_collections.containers.podman.plugins.connection.podman import (
 class Connection(PodmanConnection):
     transport = "podman_pipelining"
     has_pipelining = True
-
-    def _connect(self):
-        # ConnectionBase._connect only; the mount waits for the first put/fetch.
-        ConnectionBase._connect(self)
-        self._mount_tried = False
-        self._connected = True
-
-    def _mount(self):
-        if not getattr(self, "_mount_tried", False):
-            self._mount_tried = True
-            PodmanConnection._connect(self)
-
-    @ensure_connect
-    def put_file(self, in_path, out_path):
-        self._mount()
-        return PodmanConnection.put_file(self, in_path, out_path)
-
-    @ensure_connect
-    def fetch_file(self, in_path, out_path):
-        self._mount()
-        return PodmanConnection.fetch_file(self, in_path, out_path)
 
     @ensure_connect
     def exec_command(self, cmd, in_data=None, sudoable=False):

@@ -383,7 +383,8 @@ def test_a_failed_ownership_change_leaves_no_copy_of_the_key(tmp_path):
 
 def test_csr_creates_its_directory_with_traversable_parents(tmp_path):
     key = tmp_path / 'base' / 'deeper' / 'svc' / 'key.pem'
-    args = dict(private_key_path=str(key), common_name='svc', create_directory=True, directory_mode='0750')
+    args = dict(private_key_path=str(key), common_name='svc', create_directory=True, directory_mode='0750',
+                directory_owner='root')
     preview = run_module('x509_csr', args, check=True)
     assert preview['changed'] and not (tmp_path / 'base').exists()
     result = run_module('x509_csr', args)

@@ -107,13 +107,17 @@ def test_check_mode_writes_and_runs_nothing(host):
     assert all(call.startswith('is-active') for call in host.calls())
 
 
-def test_a_changed_mode_is_fixed_and_counts_as_a_change(host):
+def test_a_changed_mode_is_fixed_without_reload_or_restart(host):
     run_module('systemd_dropin', args(host))
     path = host.dir / 'app.service.d' / '50-otlp-tls.conf'
     os.chmod(str(path), 0o600)
+    host.reset()
     result = run_module('systemd_dropin', args(host))
-    assert result['changed_units'] == ['app.service']
+    assert result['changed'] and result['changed_units'] == ['app.service']
     assert stat.S_IMODE(os.stat(str(path)).st_mode) == 0o644
+    # Same content: systemd has nothing new to read and the unit nothing new to start with.
+    assert not result['daemon_reloaded'] and result['restarted'] == []
+    assert all(call.startswith('is-active') for call in host.calls())
 
 
 @pytest.mark.parametrize('bad, message', [
@@ -133,5 +137,6 @@ def test_a_failed_restart_names_the_unit_and_the_journal(host, monkeypatch):
     result = run_module('systemd_dropin', args(host))
     assert result['failed'] and 'restarting app.service failed' in result['msg']
     assert 'journalctl -u app.service' in result['msg']
-    # The drop-ins are in place: a re-run compares them as equal and retries only the restart.
+    # The drop-in stays in place (systemd already read it) and the message says so.
     assert (host.dir / 'app.service.d' / '50-otlp-tls.conf').exists()
+    assert 'stays in place' in result['msg']
