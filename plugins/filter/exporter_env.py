@@ -11,6 +11,7 @@ __metaclass__ = type
 # (one file per filter, so that ansible-doc shows each filter's own).
 
 import math
+import re
 
 try:
     from urllib.parse import quote
@@ -47,8 +48,46 @@ def _encode(mapping, what):
     return ','.join(pairs)
 
 
-def exporter_env(app, collector, tls):
-    """Return the OTEL_* environment for ``app`` exporting to ``collector`` with ``tls``."""
+# Variables whose values are secrets (API keys, tokens): they never go into a world-readable
+# drop-in, only into the unit's EnvironmentFile= (see otlp.tls.systemd_dropin).
+SECRET_VARIABLES = ('OTEL_EXPORTER_OTLP_HEADERS',) + tuple('OTEL_EXPORTER_OTLP_%s_HEADERS' % s.upper() for s in SIGNALS)
+SECRETS = ('include', 'exclude', 'only')
+
+# Environment variable names systemd and every SDK take: letters, digits, underscores, no leading digit.
+_ENV_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
+
+
+def _control(text):
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
+def _headers(app, name):
+    """OTEL_EXPORTER_OTLP_HEADERS of ``app`` ({} without headers); error messages name header keys, never values."""
+    headers = app.get('headers') or {}
+    if not headers:
+        return {}
+    if not isinstance(headers, dict):
+        raise AnsibleFilterError('%s: headers must be a dict of header names and values' % name)
+    # .NET percent-decodes the whole list before splitting it, so an encoded comma still splits.
+    commas = [key for key, value in headers.items() if ',' in str(value)]
+    if commas:
+        raise AnsibleFilterError('%s: header %s holds a comma, which some SDKs (.NET) split on even when encoded: '
+                                 'remove it' % (name, ', '.join(sorted(commas))))
+    return {'OTEL_EXPORTER_OTLP_HEADERS': _encode(headers, 'header')}
+
+
+def exporter_secret_env(app):
+    """Only the secret part of the exporter environment of ``app`` (its headers), for the unit's EnvironmentFile=."""
+    name = app.get('service_name') or app.get('unit') or 'app'
+    return _headers(app, name)
+
+
+def exporter_env(app, collector, tls, secrets='include'):
+    """Return the OTEL_* environment for ``app`` exporting to ``collector`` with ``tls``.
+
+    ``secrets``: ``include`` (every variable), ``exclude`` (all but SECRET_VARIABLES, which go
+    into an EnvironmentFile= instead) or ``only`` (just those). Every value is checked either way.
+    """
     language = app.get('language')
     protocol = app.get('protocol')
     signals = list(app.get('signals') or SIGNALS)
@@ -127,31 +166,73 @@ def exporter_env(app, collector, tls):
     if compression == 'gzip':
         env['OTEL_EXPORTER_OTLP_COMPRESSION'] = 'gzip'
 
-    if app.get('headers'):
-        # .NET percent-decodes the whole list before splitting it, so an encoded comma still splits.
-        commas = [key for key, value in app['headers'].items() if ',' in str(value)]
-        if commas:
-            raise AnsibleFilterError('%s: header %s holds a comma, which some SDKs (.NET) split on even when encoded: '
-                                     'remove it' % (name, ', '.join(sorted(commas))))
-        env['OTEL_EXPORTER_OTLP_HEADERS'] = _encode(app['headers'], 'header')
+    env.update(_headers(app, name))
     if app.get('resource_attributes'):
         env['OTEL_RESOURCE_ATTRIBUTES'] = _encode(app['resource_attributes'], 'resource attribute')
-    bad = sorted(key for key, value in env.items() if any(ord(c) < 32 or ord(c) == 127 for c in str(value)))
+    bad = sorted(key for key, value in env.items() if _control(str(value)))
     if bad:
         raise AnsibleFilterError('%s: %s would hold a control character (a newline, say), which would break the '
                                  'systemd drop-in: remove it' % (name, ', '.join(bad)))
+    if secrets not in SECRETS:
+        raise AnsibleFilterError('exporter_env: secrets must be include, exclude or only, got %r' % (secrets,))
+    if secrets != 'include':
+        env = dict((key, value) for key, value in env.items() if (key in SECRET_VARIABLES) == (secrets == 'only'))
     return dict(sorted(env.items()))
+
+
+def _check_environment(env, what):
+    """Names and values systemd reads back unchanged; the message names the variable, never its value."""
+    if not isinstance(env, dict):
+        raise AnsibleFilterError('%s: expected a dict of variable names and values, got %s' % (what, type(env).__name__))
+    for key, value in env.items():
+        key = str(key)
+        if not _ENV_NAME.match(key):
+            raise AnsibleFilterError('%s: %r is not an environment variable name: use letters, digits and underscores, '
+                                     'not starting with a digit' % (what, key))
+        if value is None or isinstance(value, (dict, list)):
+            raise AnsibleFilterError('%s: the value of %s must be a string or a number' % (what, key))
+        if _control(str(value)):
+            raise AnsibleFilterError('%s: the value of %s holds a newline or another control character, which would '
+                                     'end the line systemd reads it from (and could add settings to the unit): '
+                                     'remove it from the value; a multi-line value (a PEM, say) belongs in a file '
+                                     'whose path you pass instead' % (what, key))
 
 
 def systemd_environment(env):
     """Lines of Environment= for a systemd unit, quoted so systemd reads the values back unchanged."""
+    _check_environment(env, 'Environment=')
     lines = []
-    for key, value in sorted(env.items()):
-        if any(ord(c) < 32 or ord(c) == 127 for c in str(key) + str(value)):
-            raise AnsibleFilterError('%s holds a control character: a newline would end the Environment= line' % key)
-        value = str(value).replace('\\', '\\\\').replace('"', '\\"').replace('%', '%%')
+    for key, value in sorted((str(k), str(v)) for k, v in env.items()):
+        value = value.replace('\\', '\\\\').replace('"', '\\"').replace('%', '%%')
         lines.append('Environment="%s=%s"' % (key, value))
     return '\n'.join(lines)
+
+
+ENVIRONMENT_FILE_HEADER = ('# Managed by Ansible (otlp.tls): changes made here are overwritten.\n'
+                           '# Secret environment, read by systemd (EnvironmentFile=); readable by root and the unit\'s group only.\n')
+
+
+def environment_file_value(value):
+    r"""A value in double quotes as systemd's EnvironmentFile= parser reads it back unchanged.
+
+    Inside double quotes systemd turns \\, \", \$ and \` into the character and keeps every
+    other character as it is (EnvironmentFile= knows no specifiers and expands no variables).
+    plugins/modules/systemd_dropin.py writes the same text (a unit test keeps the two equal).
+    """
+    out = []
+    for char in value:
+        if char in '\\"$`':
+            out.append('\\')
+        out.append(char)
+    return '"%s"' % ''.join(out)
+
+
+def systemd_environment_file(env):
+    """The content of a file for EnvironmentFile=: NAME="value" lines, sorted, under a header comment."""
+    _check_environment(env, 'EnvironmentFile=')
+    lines = ['%s=%s\n' % (key, environment_file_value(value))
+             for key, value in sorted((str(k), str(v)) for k, v in env.items())]
+    return ENVIRONMENT_FILE_HEADER + ''.join(lines)
 
 
 DROPIN_HEADER = ('# Managed by Ansible (otlp.tls.exporter): changes made here are overwritten.\n'
@@ -159,20 +240,52 @@ DROPIN_HEADER = ('# Managed by Ansible (otlp.tls.exporter): changes made here ar
                  '[Service]\n')
 
 
-def exporter_dropins(plan):
-    """The drop-in of each planned unit, as otlp.tls.systemd_dropin takes them: [{unit, content}]."""
+def _unit(name):
+    name = str(name or '')
+    return name if name.endswith('.service') else name + '.service'
+
+
+def exporter_dropins(plan, apps=None):
+    """The drop-in of each planned unit, as otlp.tls.systemd_dropin takes them.
+
+    Each item: unit, content (the non-secret environment), and, when ``apps`` (the role's
+    otlp_tls_exporter_apps) is given, secret_environment (the unit's headers, for its
+    EnvironmentFile=) and secret_group (the unit's group, which may read that file).
+    """
+    by_unit = {}
+    for app in apps or []:
+        by_unit[_unit(app.get('unit'))] = app
     out = []
     for entry in plan or []:
         for key in ('unit', 'language', 'env'):
             if key not in entry:
                 raise AnsibleFilterError('exporter_dropins: a plan entry has no %s: %r' % (key, entry.get('unit', entry)))
         env = entry['env']
+        leaked = sorted(key for key in env if key in SECRET_VARIABLES)
+        if leaked:
+            raise AnsibleFilterError('exporter_dropins: the plan entry of %s holds %s, a secret that must not go into '
+                                     'the world-readable drop-in: build the plan with exporter_env(..., secrets='
+                                     '"exclude") and pass the apps to exporter_dropins' % (entry['unit'], ', '.join(leaked)))
         header = DROPIN_HEADER % (env.get('OTEL_EXPORTER_OTLP_PROTOCOL', ''), entry['language'])
-        out.append({'unit': entry['unit'], 'content': header + systemd_environment(env) + '\n'})
+        item = {'unit': entry['unit'], 'content': header + systemd_environment(env) + '\n'}
+        if apps is not None:
+            app = by_unit.get(_unit(entry['unit']))
+            if app is None:
+                raise AnsibleFilterError('exporter_dropins: %s is in the plan but not in the apps given' % entry['unit'])
+            secret = exporter_secret_env(app)
+            if sorted((app.get('headers') or {}).keys()) != sorted(entry.get('header_names') or []):
+                raise AnsibleFilterError('exporter_dropins: the headers of %s in the apps given are not the ones the '
+                                         'plan was made with: pass the same otlp_tls_exporter_apps' % entry['unit'])
+            item['secret_environment'] = secret
+            item['secret_group'] = entry.get('group') or 'root'
+        elif entry.get('header_names'):
+            raise AnsibleFilterError('exporter_dropins: %s has headers, whose values are not in the plan: pass the '
+                                     'apps, exporter_dropins(otlp_tls_exporter_apps)' % entry['unit'])
+        out.append(item)
     return out
 
 
 class FilterModule(object):
     def filters(self):
         return {'exporter_env': exporter_env, 'systemd_environment': systemd_environment,
-                'exporter_dropins': exporter_dropins}
+                'systemd_environment_file': systemd_environment_file, 'exporter_dropins': exporter_dropins}

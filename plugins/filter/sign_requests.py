@@ -9,22 +9,23 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 name: sign_requests
-short_description: Gather the CSRs of a play's hosts into requests for M(otlp.tls.x509_sign)
+short_description: Pair what the inventory grants each host with the CSR it sent, as requests for M(otlp.tls.x509_sign)
 version_added: 0.1.0
 description:
-  - Takes the names of the play's hosts and, for each one that registered a result of M(otlp.tls.x509_csr) under
-    O(register_name), returns a request with its name, CSR and existing certificate.
-  - A result registered in a loop gives one request per item, named C(<host>:<item.name>) (the loop items are dicts
-    with a C(name)); a plain result gives one request named after the host.
-  - Hosts whose task was skipped or failed are left out, so one call on the CA host signs for everyone else.
-  - A host that has the variable O(settings_name) (a dict, usually set with C(set_fact) so the CA host can see it) gets
-    its keys (V(profile), V(validity_days), V(renew_before), V(force)) in its request. Role defaults and include
-    variables are not visible across hosts, facts are.
+  - Takes the names of the play's hosts and, for each certificate entry the inventory grants a host (O(grants), the
+    registered result of M(otlp.tls.inventory_vars) for the certificate role's variables), returns a request with the
+    entry's subject, subjectAltNames, profile and validity, the CSR the host made for that entry and its existing
+    certificate.
+  - The CSRs come from the result each host registered under O(register_name) (a loop over the entries, each item a dict
+    with a C(name)). Only the CSR's public key and its existing certificate are taken from it; what is signed comes from
+    O(grants) alone. An entry the host made no CSR for (its task failed or was skipped) gets no request; a CSR for an
+    entry the inventory does not grant is ignored.
+  - Requests are named C(<host>:<entry>).
 author:
   - otlp.tls maintainers (@otlp-tls)
 options:
   _input:
-    description: Host names, usually C(ansible_play_hosts).
+    description: Host names, usually C(ansible_play_batch).
     type: list
     elements: str
     required: true
@@ -36,17 +37,31 @@ options:
     description: The variable each host registered the result of M(otlp.tls.x509_csr) in.
     type: str
     required: true
-  settings_name:
-    description: The host variable that holds this host's request settings.
-    type: str
+  grants:
+    description:
+      - By host name, what the inventory grants, as M(otlp.tls.inventory_vars) resolved the certificate role's variables
+        with O(otlp.tls.inventory_vars#module:strip_prefix=otlp_tls_certificate_), that is C(wanted) (the entries, each with
+        C(name), C(common_name), C(subject_alt_names), C(profile)), C(organization), C(validity_days), C(renew_before),
+        C(force).
+    type: dict
+    required: true
 '''
 
 EXAMPLES = r'''
+- name: What the inventory grants each host
+  otlp.tls.inventory_vars:
+    hosts: "{{ ansible_play_batch }}"
+    names: [otlp_tls_certificate_wanted, otlp_tls_certificate_organization, otlp_tls_certificate_validity_days,
+            otlp_tls_certificate_renew_before, otlp_tls_certificate_force]
+    strip_prefix: otlp_tls_certificate_
+  run_once: true
+  register: my_grants
+
 - name: Sign every host's CSR in one task
   otlp.tls.x509_sign:
     ca_certificate_path: /srv/otlp-ca/ca.crt
     ca_private_key_path: /srv/otlp-ca/ca.key
-    requests: "{{ ansible_play_hosts | otlp.tls.sign_requests(hostvars, 'my_csr') }}"
+    requests: "{{ ansible_play_batch | otlp.tls.sign_requests(hostvars, 'my_csr', my_grants.hosts) }}"
   delegate_to: localhost
   run_once: true
 '''
@@ -59,29 +74,50 @@ _value:
 '''
 
 
-def sign_requests(hosts, hostvars, register_name, settings_name=None):
-    """Build x509_sign requests from the registered x509_csr results of ``hosts``."""
+def _csrs_by_entry(registered):
+    # A result registered in a loop holds one result per entry; 'item' is the controller's loop item.
+    if not registered or not hasattr(registered, 'get'):
+        return {}
+    out = {}
+    for result in registered.get('results') or []:
+        item = result.get('item') if hasattr(result, 'get') else None
+        name = item.get('name') if hasattr(item, 'get') else None
+        if name is None or result.get('failed') or result.get('skipped') or not result.get('csr'):
+            continue
+        out[name] = result
+    return out
+
+
+def sign_requests(hosts, hostvars, register_name, grants):
+    """Build x509_sign requests from what ``grants`` allows and the CSRs the hosts registered."""
     requests = []
     for host in hosts:
-        facts = hostvars[host]
-        registered = facts.get(register_name) if hasattr(facts, 'get') else None
-        if not registered:
+        grant = (grants or {}).get(host)
+        if not grant:
             continue
-        if 'results' in registered:
-            named = [('%s:%s' % (host, result.get('item', {}).get('name')), result) for result in registered['results']]
-        else:
-            named = [(host, registered)]
-        settings = facts.get(settings_name) if settings_name else None
-        for name, result in named:
-            if not result.get('csr') or result.get('failed') or result.get('skipped'):
+        facts = hostvars[host]
+        csrs = _csrs_by_entry(facts.get(register_name) if hasattr(facts, 'get') else None)
+        for entry in grant.get('wanted') or []:
+            result = csrs.get(entry['name'])
+            if result is None:
                 continue
-            request = {'name': name, 'csr': result['csr'],
-                       'existing_certificate': result.get('existing_certificate') or ''}
-            for option in ('profile', 'validity_days', 'renew_before', 'force'):
-                if settings and settings.get(option) is not None:
-                    request[option] = settings[option]
+            request = {'name': '%s:%s' % (host, entry['name']), 'host': host, 'entry': entry['name'],
+                       'csr': result['csr'], 'existing_certificate': result.get('existing_certificate') or '',
+                       'common_name': entry['common_name'], 'subject_alt_names': list(entry['subject_alt_names']),
+                       'profile': entry['profile']}
+            if grant.get('organization'):
+                request['organization'] = grant['organization']
+            for option, kind in (('validity_days', int), ('renew_before', int), ('force', _boolean)):
+                if grant.get(option) is not None:
+                    request[option] = kind(grant[option])
             requests.append(request)
     return requests
+
+
+def _boolean(value):
+    if isinstance(value, str):
+        return value.strip().lower() in ('1', 'true', 'yes', 'on')
+    return bool(value)
 
 
 class FilterModule(object):

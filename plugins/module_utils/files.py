@@ -16,8 +16,19 @@ import tempfile
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
 
+# A new private key that replaces a live one waits beside it, under this suffix, until the
+# certificate issued for it is installed: x509_csr writes it there, x509_install moves it into
+# place together with the certificate, so the live key and certificate always belong together.
+STAGED_KEY_SUFFIX = '.next'
+
+
 class FileProblem(Exception):
     """A path can not be used as asked; the message says why and what to do."""
+
+
+def staged_key_path(private_key_path):
+    """Where the staged replacement of the key at ``private_key_path`` lives (``<path>.next``)."""
+    return private_key_path + STAGED_KEY_SUFFIX
 
 
 def read_file(path, what='file'):
@@ -133,3 +144,29 @@ def ensure_directory(module, path, owner=None, group=None, mode=None, parents_mo
         changed = True
     attrs = file_attributes(module, path, owner, group, mode)
     return module.set_fs_attributes_if_different(attrs, changed)
+
+
+def move_into_place(module, source, path):
+    """Atomically rename ``source`` over ``path`` (same directory); nothing happens in check mode.
+
+    The renamed file keeps its owner, group and mode, so a staged key that was written with
+    the live key's attributes is never readable beyond them, not even for a moment.
+    """
+    if module.check_mode:
+        return
+    try:
+        os.rename(source, path)
+    except OSError as exc:
+        raise FileProblem('cannot move %s to %s: %s (check the directory permissions, or run with become)'
+                          % (source, path, to_native(exc.strerror or exc)))
+    # Make the rename durable before anything relies on it.
+    try:
+        fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -291,8 +291,88 @@ def _ski(public_key):
     return x509.SubjectKeyIdentifier.from_public_key(public_key)
 
 
-def build_ca_certificate(key, common_name, organization=None, validity_days=3650, now=None):
-    """A self-signed CA certificate that may sign leaves only (path length 0)."""
+def build_name_constraints(permitted_dns=None, permitted_ips=None):
+    """A NameConstraints extension value, or None when nothing is constrained.
+
+    ``permitted_dns``: DNS suffixes (``example.internal`` permits it and every name under it);
+    ``permitted_ips``: networks in CIDR form (``10.0.0.0/8``, ``fd00::/8``).
+    """
+    dns = normalize_constraint_dns(permitted_dns)
+    nets = normalize_constraint_ips(permitted_ips)
+    if not dns and not nets:
+        return None
+    subtrees = [x509.DNSName(name) for name in dns]
+    subtrees += [x509.IPAddress(ipaddress.ip_network(net)) for net in nets]
+    return x509.NameConstraints(permitted_subtrees=subtrees, excluded_subtrees=None)
+
+
+def normalize_constraint_dns(values):
+    out = []
+    for value in values or []:
+        name = str(value).strip().lower().rstrip('.').lstrip('.')
+        if not name:
+            continue
+        if '*' in name or not re.match(r'^[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*$', name):
+            raise PKIError('%r is not a DNS suffix for a name constraint: write it like example.internal '
+                           '(no wildcard, no scheme)' % value)
+        out.append(name)
+    return sorted(set(out))
+
+
+def normalize_constraint_ips(values):
+    out = []
+    for value in values or []:
+        try:
+            out.append(ipaddress.ip_network(str(value).strip(), strict=True))
+        except ValueError as exc:
+            raise PKIError('%r is not a network for a name constraint: write it like 10.0.0.0/8 or fd00::/8 (%s)'
+                           % (value, exc))
+    return [str(net) for net in sorted(set(out), key=lambda n: (n.version, n))]
+
+
+def name_constraints_of(cert):
+    """(permitted DNS suffixes, permitted IP networks) of a CA certificate, or None when it has no constraints."""
+    ext = _extension_value(cert, x509.NameConstraints)
+    if ext is None:
+        return None
+    dns, nets = [], []
+    for subtree in ext.permitted_subtrees or []:
+        if isinstance(subtree, x509.DNSName):
+            dns.append(subtree.value.lower().lstrip('.'))
+        elif isinstance(subtree, x509.IPAddress):
+            nets.append(str(subtree.value))
+    return sorted(set(dns)), nets
+
+
+def names_outside_constraints(dns_names, ip_addresses, permitted_dns, permitted_ips):
+    """The names of a certificate that a CA with these permitted subtrees may not sign.
+
+    A DNS name is inside a suffix when it equals it or ends with ``.suffix`` (RFC 5280
+    4.2.1.10); a wildcard is checked on its base name. When the CA constrains one type only,
+    names of the other type are unconstrained, as TLS clients treat them.
+    """
+    outside = []
+    if permitted_dns:
+        for name in dns_names:
+            base = name[2:] if name.startswith('*.') else name
+            if not any(base == suffix or base.endswith('.' + suffix) for suffix in permitted_dns):
+                outside.append(name)
+    if permitted_ips:
+        nets = [ipaddress.ip_network(net) for net in permitted_ips]
+        for value in ip_addresses:
+            address = ipaddress.ip_address(value)
+            if not any(address.version == net.version and address in net for net in nets):
+                outside.append(value)
+    return outside
+
+
+def build_ca_certificate(key, common_name, organization=None, validity_days=3650, now=None,
+                         permitted_dns=None, permitted_ips=None):
+    """A self-signed CA certificate that may sign leaves only (path length 0).
+
+    With ``permitted_dns`` or ``permitted_ips`` it carries critical nameConstraints: TLS
+    clients then refuse any leaf of this CA for a name outside them, whoever signed it.
+    """
     now = now or utcnow()
     name = build_name(common_name, organization)
     builder = (
@@ -310,6 +390,9 @@ def build_ca_certificate(key, common_name, organization=None, validity_days=3650
             encipher_only=False, decipher_only=False), critical=True)
         .add_extension(_ski(key.public_key()), critical=False)
     )
+    constraints = build_name_constraints(permitted_dns, permitted_ips)
+    if constraints is not None:
+        builder = builder.add_extension(constraints, critical=True)
     return builder.sign(key, _signing_hash(key))
 
 
@@ -363,10 +446,19 @@ def is_ca(cert):
 
 
 def sign_csr(csr, ca_key, ca_cert, profile, validity_days, now=None):
-    """Issue a leaf certificate for ``csr``.
+    """Issue a leaf certificate for ``csr`` with the subject and SANs the CSR carries.
 
-    Subject and SANs come from the CSR (it is built by our own module from the
-    role's variables); usages come from ``profile``, never from the CSR.
+    For tests and tools only: the signer (x509_sign) issues from a grant, with
+    ``issue_certificate``, and takes nothing but the public key from a CSR.
+    """
+    dns, ips = sans_of(csr)
+    return issue_certificate(csr.public_key(), csr.subject, dns, ips, profile, validity_days, ca_key, ca_cert, now)
+
+
+def issue_certificate(public_key, subject, dns, ips, profile, validity_days, ca_key, ca_cert, now=None):
+    """Issue a leaf certificate for ``public_key`` with exactly this subject, these SANs and profile.
+
+    Key usage, basic constraints and key identifiers are set here, never taken from a request.
     """
     now = now or utcnow()
     usages = profile_usages(profile)
@@ -374,11 +466,10 @@ def sign_csr(csr, ca_key, ca_cert, profile, validity_days, now=None):
     if end > not_after(ca_cert):
         raise PKIError('the certificate would outlive its CA (CA expires %s): lower validity_days or rotate the CA'
                        % not_after(ca_cert).strftime('%Y-%m-%d'))
-    public_key = csr.public_key()
     key_encipherment = isinstance(public_key, rsa.RSAPublicKey)
     builder = (
         x509.CertificateBuilder()
-        .subject_name(csr.subject)
+        .subject_name(subject)
         .issuer_name(ca_cert.subject)
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
@@ -399,10 +490,98 @@ def sign_csr(csr, ca_key, ca_cert, profile, validity_days, now=None):
     else:
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
-    dns, ips = sans_of(csr)
     if dns or ips:
         builder = builder.add_extension(_san_extension(dns, ips), critical=False)
     return builder.sign(ca_key, _signing_hash(ca_key))
+
+
+# ---------------------------------------------------------------------------
+# Issuance policy: what the inventory grants, and what a CSR may ask for
+# ---------------------------------------------------------------------------
+
+class Grant(object):
+    """What the CA may issue for one request: decided by the controller, never by the CSR."""
+
+    def __init__(self, common_name, organization=None, subject_alt_names=None, profile='client'):
+        if not common_name or not str(common_name).strip():
+            raise PKIError('the grant has no common_name')
+        self.common_name = str(common_name).strip()
+        self.organization = organization or None
+        self.dns, self.ips = normalize_sans(*split_names(subject_alt_names or []))
+        if profile not in PROFILES:
+            raise PKIError('unknown profile %r: choose one of %s' % (profile, ', '.join(PROFILES)))
+        self.profile = profile
+        self.subject = build_name(self.common_name, self.organization)
+
+    def describe(self):
+        return 'subject %s, names %s, %s' % (describe_name(self.subject), ', '.join(self.dns + self.ips) or 'none',
+                                             _PROFILE_WORDS[self.profile])
+
+
+_PROFILE_WORDS = {'server': 'serverAuth', 'client': 'clientAuth', 'both': 'serverAuth and clientAuth'}
+_ALLOWED_KEY_USAGES = ('digital_signature', 'key_encipherment', 'key_agreement', 'content_commitment')
+
+
+def grant_problems(grant, permitted_dns=None, permitted_ips=None, allow_wildcards=False):
+    """Why the CA must not issue ``grant`` at all, whatever the CSR: wildcards, names outside the constraints."""
+    problems = []
+    wildcards = [name for name in grant.dns if '*' in name]
+    if wildcards and not allow_wildcards:
+        problems.append('wildcard names (%s) need the CA\'s explicit opt-in (otlp_tls_ca_allow_wildcard_names, '
+                        'x509_sign allow_wildcards): list the host names instead' % ', '.join(wildcards))
+    outside = names_outside_constraints(grant.dns, grant.ips, permitted_dns, permitted_ips)
+    if outside:
+        problems.append('%s %s outside the CA\'s name constraints (%s): fix the inventory, or widen '
+                        'otlp_tls_ca_permitted_dns_domains / otlp_tls_ca_permitted_ip_ranges and rotate the CA' % (
+                            ', '.join(outside), 'is' if len(outside) == 1 else 'are',
+                            ', '.join(list(permitted_dns or []) + list(permitted_ips or [])) or 'none'))
+    return problems
+
+
+def _extension_oid_name(ext):
+    return getattr(ext.oid, '_name', None) or ext.oid.dotted_string
+
+
+def csr_asks_beyond(csr, grant):
+    """What ``csr`` asks for that ``grant`` does not give; empty when the CSR asks for the grant or less.
+
+    The CSR's signature (proof of possession of its key) is checked by load_csr. An empty
+    subject or no extensions ask for nothing; the certificate is built from the grant alone.
+    """
+    asked = []
+    if len(csr.subject) and csr.subject != grant.subject:
+        asked.append('subject %s' % describe_name(csr.subject))
+    dns, ips = sans_of(csr)
+    extra = [name for name in dns if name not in grant.dns] + [ip for ip in ips if ip not in grant.ips]
+    if extra:
+        asked.append('names %s' % ', '.join(extra))
+    granted = set(profile_usages(grant.profile))
+    for ext in csr.extensions:
+        value = ext.value
+        if isinstance(value, x509.SubjectAlternativeName):
+            other = [n for n in value if not isinstance(n, (x509.DNSName, x509.IPAddress))]
+            if other:
+                asked.append('subjectAltName entries of type %s' % ', '.join(sorted(set(type(n).__name__ for n in other))))
+        elif isinstance(value, x509.ExtendedKeyUsage):
+            beyond = [usage for usage in value if usage not in granted]
+            if beyond:
+                asked.append('extended key usage %s' % ', '.join(
+                    getattr(u, '_name', None) or u.dotted_string for u in beyond))
+        elif isinstance(value, x509.BasicConstraints):
+            if value.ca:
+                asked.append('CA:TRUE (a CA certificate)')
+        elif isinstance(value, x509.KeyUsage):
+            if value.key_cert_sign or value.crl_sign:
+                asked.append('key usage keyCertSign/cRLSign')
+        else:
+            asked.append('extension %s' % _extension_oid_name(ext))
+    return asked
+
+
+def refusal_message(request_label, asked, grant):
+    return ('%s: the CSR asks for %s, but the inventory grants %s. Nothing was signed for it. If the inventory is '
+            'right, the host is misconfigured or compromised: check it before it gets any certificate; if the host '
+            'is right, change its entry in the inventory.' % (request_label, '; '.join(asked), grant.describe()))
 
 
 def is_signed_by(cert, issuer):
@@ -493,27 +672,33 @@ def certificate_info(cert, now=None):
     }
 
 
-def reissue_reasons(existing, csr, ca_cert, profile, renew_before_days, now=None):
-    """Why ``existing`` can not stay in place of a certificate for ``csr``.
+def reissue_reasons(existing, want, ca_cert, profile, renew_before_days, now=None):
+    """Why ``existing`` can not stay in place of the certificate ``want`` describes.
 
-    An empty list means the certificate is still good: issued by the current
-    CA, for the same key, subject, SANs and profile, and not expiring within
-    ``renew_before_days``.  This is the single idempotence rule of the signer.
+    ``want`` is a Grant plus the public key, given as ``(grant, public_key)``, or a CSR (whose
+    subject and SANs are then what is wanted). An empty list means the certificate is still
+    good: issued by the current CA, for the same key, subject, SANs and profile, and not
+    expiring within ``renew_before_days``. This is the single idempotence rule of the signer.
     """
     now = now or utcnow()
+    if isinstance(want, tuple):
+        grant, public_key = want
+        subject, sans = grant.subject, (grant.dns, grant.ips)
+    else:
+        public_key, subject, sans = want.public_key(), want.subject, sans_of(want)
     reasons = []
     if existing is None:
         return ['no certificate yet']
     if not is_signed_by(existing, ca_cert):
         reasons.append('not issued by the current CA')
-    if public_key_der(existing.public_key()) != public_key_der(csr.public_key()):
+    if public_key_der(existing.public_key()) != public_key_der(public_key):
         reasons.append('the host key changed')
-    if existing.subject != csr.subject:
-        reasons.append('subject changed (%s -> %s)' % (describe_name(existing.subject), describe_name(csr.subject)))
-    have, want = sans_of(existing), sans_of(csr)
-    if have != want:
+    if existing.subject != subject:
+        reasons.append('subject changed (%s -> %s)' % (describe_name(existing.subject), describe_name(subject)))
+    have = sans_of(existing)
+    if have != tuple(sans):
         reasons.append('subjectAltNames changed (%s -> %s)' % (
-            ','.join(have[0] + have[1]) or 'none', ','.join(want[0] + want[1]) or 'none'))
+            ','.join(have[0] + have[1]) or 'none', ','.join(sans[0] + sans[1]) or 'none'))
     if profile_of(existing) != profile:
         reasons.append('profile changed (%s -> %s)' % (profile_of(existing), profile))
     left = not_after(existing) - now

@@ -17,11 +17,19 @@ description:
     differs, creating the drop-in directory when it is missing.
   - When the content of any drop-in changed, runs C(systemctl daemon-reload) once, before any restart, so that stopped units also see
     the new drop-in at their next start.
-  - Then restarts the units that are running and whose drop-in content changed, or that are listed in O(restart_units) (for
+  - Then restarts the units that are running and whose drop-in content or secret environment changed, or that are listed in O(restart_units) (for
     example because their certificate changed, since OpenTelemetry SDKs read certificate files only at start). Units
     that are not running are left stopped.
+  - A unit's O(dropins[].secret_environment) (API keys, tokens) goes into its own C(EnvironmentFile=),
+    C(<environment_dir>/<unit>.env), mode C(0640), owner C(root), group O(dropins[].secret_group), in a directory
+    that only root can list (C(0711)); the drop-in gets the C(EnvironmentFile=) line and holds no secret value. The
+    file is written atomically (a temporary file with the final owner, group and mode renamed over it) and only when
+    it differs; a unit whose secret environment became empty has its file removed. A changed secret environment
+    restarts a running unit like a changed drop-in.
+  - Secret values never appear in the module's output, not at any verbosity (the option is C(no_log)) and not in
+    the diff, which shows the variable names with the values masked.
   - Does in one remote call what otherwise takes four tasks per host (directory, file, daemon-reload, restart).
-  - Every unit name is checked before anything is written.
+  - Every unit name, variable name and value is checked before anything is written.
 author:
   - otlp.tls maintainers (@otlp-tls)
 attributes:
@@ -32,7 +40,8 @@ attributes:
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
-    details: One diff per changed drop-in, with its whole content.
+    details: One diff per changed drop-in, with its whole content, and one per changed environment file, with the
+      variable names and every value masked (a changed value is marked as such).
   platform:
     description: Target OS/families that can be operated against.
     support: full
@@ -51,9 +60,26 @@ options:
         type: str
         required: true
       content:
-        description: The whole content of the drop-in file.
+        description:
+          - The whole content of the drop-in file, without secrets (it is world-readable, 0644).
+          - With a non-empty O(dropins[].secret_environment) the module adds C(EnvironmentFile=<file>) to its
+            C([Service]) section.
         type: str
         required: true
+      secret_environment:
+        description:
+          - Secret environment variables of the unit (names and values), written to
+            C(<environment_dir>/<unit>.env) and referenced by the drop-in. Values are written so that systemd reads
+            them back unchanged (in double quotes, with backslashes, double quotes, dollar signs and backquotes escaped); a value with a newline
+            or another control character is refused before anything is written.
+          - Empty removes the unit's environment file, if there is one.
+          - Never shown in the output (C(no_log)).
+        type: dict
+        default: {}
+      secret_group:
+        description: Group of the environment file (the unit's group); only root and this group can read it.
+        type: str
+        default: root
   name:
     description: File name of the drop-in inside each unit's C(.d) directory. Must end in C(.conf).
     type: str
@@ -73,6 +99,16 @@ options:
     description: Directory that holds the units' drop-in directories.
     type: path
     default: /etc/systemd/system
+  environment_dir:
+    description:
+      - Directory of the units' secret environment files, one per unit named after the unit with its suffix
+        (C(checkout.service.env)), created C(0711 root:root) (others can reach a file by name but not list the
+        directory) when a unit has a secret environment.
+    type: path
+    default: /etc/otlp-tls/env
+notes:
+  - systemd reads C(EnvironmentFile=) as root when it starts the unit, so the unit needs no access to the file; the
+    unit's group may read it because the process holds those values in its environment anyway.
 '''
 
 EXAMPLES = r'''
@@ -89,6 +125,17 @@ EXAMPLES = r'''
           Environment="OTEL_EXPORTER_OTLP_ENDPOINT=https://collector1:4318"
     restart_units: [billing.service]
   register: dropins
+
+- name: An API key as a header, in a file only root and the unit's group can read
+  otlp.tls.systemd_dropin:
+    dropins:
+      - unit: checkout.service
+        content: |
+          [Service]
+          Environment="OTEL_EXPORTER_OTLP_ENDPOINT=https://collector1:4317"
+        secret_environment:
+          OTEL_EXPORTER_OTLP_HEADERS: "x-api-key={{ vault_checkout_api_key }}"
+        secret_group: checkout
 '''
 
 RETURN = r'''
@@ -104,12 +151,15 @@ dropins:
     path:
       description: Path of the drop-in file.
       type: str
+    environment_file:
+      description: Path of the unit's secret environment file, or null when it has none.
+      type: str
     changed:
-      description: Whether the file was (or in check mode would be) written or had its ownership or mode fixed.
-        A fix of ownership or mode alone causes no daemon-reload and no restart.
+      description: Whether the drop-in or the environment file was (or in check mode would be) written, removed or had
+        its ownership or mode fixed. A fix of ownership or mode alone causes no daemon-reload and no restart.
       type: bool
 changed_units:
-  description: Units whose drop-in file changed (content, ownership or mode).
+  description: Units whose drop-in or environment file changed (content, ownership or mode).
   returned: success
   type: list
   elements: str
@@ -135,6 +185,13 @@ from ansible_collections.otlp.tls.plugins.module_utils.files import FileProblem,
 # systemd unit names: letters, digits and :-_.\@ (systemd.unit(5)); no path separators.
 UNIT_NAME = re.compile(r'^[A-Za-z0-9:_.\\@-]+$')
 UNIT_TYPES = ('service', 'socket', 'timer', 'path', 'mount', 'target', 'slice', 'scope')
+# Environment variable names: letters, digits, underscores, no leading digit.
+ENV_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
+# A directory systemd takes verbatim in EnvironmentFile= (no specifier %, no whitespace, no quotes).
+SAFE_DIR = re.compile(r'^/[A-Za-z0-9._/@:+-]*$')
+MASK = '********'
+ENVIRONMENT_FILE_HEADER = ('# Managed by Ansible (otlp.tls): changes made here are overwritten.\n'
+                           '# Secret environment, read by systemd (EnvironmentFile=); readable by root and the unit\'s group only.\n')
 
 
 def unit_name(name):
@@ -145,8 +202,135 @@ def unit_name(name):
     return name if '.' in name and name.rsplit('.', 1)[1] in UNIT_TYPES else name + '.service'
 
 
+def has_control(text):
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
+def environment_file_value(value):
+    r"""A value in double quotes as systemd's EnvironmentFile= parser reads it back unchanged.
+
+    Inside double quotes systemd turns \\, \", \$ and \` into the character and keeps every
+    other character as it is (EnvironmentFile= knows no specifiers and expands no variables).
+    The otlp.tls.systemd_environment_file filter writes the same text (a unit test keeps them equal).
+    """
+    out = []
+    for char in value:
+        if char in '\\"$`':
+            out.append('\\')
+        out.append(char)
+    return '"%s"' % ''.join(out)
+
+
+def environment_file_content(env):
+    """NAME="value" lines, sorted, under a header comment."""
+    return ENVIRONMENT_FILE_HEADER + ''.join(
+        '%s=%s\n' % (key, environment_file_value(value)) for key, value in sorted(env.items()))
+
+
+def parse_environment_file(text):
+    r"""The variables of an EnvironmentFile= as systemd reads them: [(name, value)] in file order.
+
+    A port of parse_env_file_internal() (systemd src/basic/env-file.c): comments start with # or ;
+    at the start of a line; unquoted values take backslash escapes and lose trailing whitespace;
+    '...' is verbatim; "..." unescapes \\ \" \$ \` and keeps any other backslash; a backslash before
+    a newline continues the line; quoted parts and what follows them are joined.
+    """
+    whitespace, newline = ' \t\n\r', '\n\r'
+    out = []
+    state, key, value = 'pre_key', [], None
+    last_key_ws = last_value_ws = None
+
+    def push():
+        name = ''.join(key[:last_key_ws] if last_key_ws is not None else key)
+        out.append((name, ''.join(value or [])))
+
+    for char in text:
+        if state == 'pre_key':
+            if char in '#;':
+                state = 'comment'
+            elif char not in whitespace:
+                state, key, value, last_key_ws = 'key', [char], None, None
+        elif state == 'key':
+            if char in newline:
+                state = 'pre_key'
+            elif char == '=':
+                state, value, last_value_ws = 'pre_value', [], None
+            else:
+                if char not in whitespace:
+                    last_key_ws = None
+                elif last_key_ws is None:
+                    last_key_ws = len(key)
+                key.append(char)
+        elif state == 'pre_value':
+            if char in newline:
+                push()
+                state = 'pre_key'
+            elif char == "'":
+                state = 'single'
+            elif char == '"':
+                state = 'double'
+            elif char == '\\':
+                state = 'value_escape'
+            elif char not in whitespace:
+                state = 'value'
+                value.append(char)
+        elif state == 'value':
+            if char in newline:
+                if last_value_ws is not None:
+                    del value[last_value_ws:]
+                push()
+                state = 'pre_key'
+            elif char == '\\':
+                state, last_value_ws = 'value_escape', None
+            else:
+                if char not in whitespace:
+                    last_value_ws = None
+                elif last_value_ws is None:
+                    last_value_ws = len(value)
+                value.append(char)
+        elif state == 'value_escape':
+            state = 'value'
+            if char not in newline:
+                value.append(char)
+        elif state == 'single':
+            if char == "'":
+                state = 'pre_value'
+            else:
+                value.append(char)
+        elif state == 'double':
+            if char == '"':
+                state = 'pre_value'
+            elif char == '\\':
+                state = 'double_escape'
+            else:
+                value.append(char)
+        elif state == 'double_escape':
+            state = 'double'
+            if char in '"\\`$':
+                value.append(char)
+            elif char != '\n':
+                value.extend(['\\', char])
+        elif state == 'comment':
+            if char == '\\':
+                state = 'comment_escape'
+            elif char in newline:
+                state = 'pre_key'
+        elif state == 'comment_escape':
+            state = 'pre_key' if char in newline else 'comment'
+    if state in ('pre_value', 'value', 'value_escape', 'single', 'double', 'double_escape'):
+        if state == 'value' and last_value_ws is not None:
+            del value[last_value_ws:]
+        push()
+    return out
+
+
+def masked(env, changed=()):
+    """The environment file as the diff shows it: names, and every value masked."""
+    return ''.join('%s=%s%s\n' % (key, MASK, ' (new value)' if key in changed else '') for key in sorted(env))
+
+
 def check_arguments(params):
-    """Every problem with the arguments, before anything is written."""
+    """Every problem with the arguments, before anything is written. Never quotes a secret value."""
     problems = []
     units = []
     for index, item in enumerate(params['dropins']):
@@ -157,6 +341,18 @@ def check_arguments(params):
         elif unit in units:
             problems.append('the unit %s appears twice in dropins: give each unit one drop-in' % unit)
         units.append(unit)
+        for key, value in sorted((item.get('secret_environment') or {}).items()):
+            if not ENV_NAME.match(key):
+                problems.append('dropins[%d].secret_environment: %r is not an environment variable name (letters, '
+                                'digits and underscores, not starting with a digit)' % (index, key))
+            elif value is None or isinstance(value, (dict, list)):
+                problems.append('dropins[%d].secret_environment: the value of %s must be a string or a number'
+                                % (index, key))
+            elif has_control(to_text(value)):
+                problems.append('dropins[%d].secret_environment: the value of %s holds a newline or another control '
+                                'character, which systemd would not read back as one value: remove it' % (index, key))
+        if item.get('secret_environment') and not re.match(r'^[A-Za-z0-9_.-]+$', item.get('secret_group') or ''):
+            problems.append('dropins[%d].secret_group %r is not a group name' % (index, item.get('secret_group')))
     extra = []
     for name in params['restart_units']:
         unit = unit_name(name)
@@ -165,7 +361,22 @@ def check_arguments(params):
         extra.append(unit)
     if not re.match(r'^[A-Za-z0-9_.@-]+\.conf$', params['name']):
         problems.append('name %r must be a file name ending in .conf (systemd reads no other drop-in)' % params['name'])
+    if not SAFE_DIR.match(params['environment_dir']):
+        problems.append('environment_dir %r must be an absolute path of letters, digits and ._/@:+- (systemd would '
+                        'expand %% specifiers in it)' % params['environment_dir'])
     return problems, units, extra
+
+
+def with_environment_file(content, path):
+    """The drop-in content with EnvironmentFile= added to its [Service] section."""
+    line = 'EnvironmentFile=%s\n' % path
+    if content and not content.endswith('\n'):
+        content += '\n'
+    sections = re.findall(r'^\s*\[([^\]]+)\]', content, re.M)
+    if not sections or sections[-1] != 'Service':
+        # A second [Service] header continues the same section (systemd.syntax(7)).
+        line = '[Service]\n' + line
+    return content + line
 
 
 class Systemctl(object):
@@ -181,6 +392,33 @@ class Systemctl(object):
         return rc == 0 and out.strip() == 'active'
 
 
+def environment_file(module, path, env, group):
+    """Write, keep or remove the unit's secret environment file.
+
+    Returns (changed, content_changed, diff or None); the diff holds names and masks only.
+    """
+    before = read_file(path, 'environment file')
+    old = dict(parse_environment_file(to_text(before, errors='surrogate_or_strict'))) if before is not None else {}
+    if not env:
+        if before is None:
+            return False, False, None
+        if not module.check_mode:
+            try:
+                os.unlink(path)
+            except OSError as exc:
+                raise FileProblem('cannot remove the environment file %s: %s' % (path, exc.strerror or exc))
+        return True, True, dict(before_header=path, after_header=path + ' (removed)', before=masked(old), after='')
+    content = environment_file_content(env)
+    content_changed = before != to_bytes(content)
+    changed = write_file(module, path, content, 'root', group, '0640')
+    diff = None
+    if content_changed:
+        new_values = [key for key in env if old.get(key) != env[key]]
+        diff = dict(before_header=path, after_header=path, before=masked(old) if before is not None else '',
+                    after=masked(env, new_values if before is not None else ()))
+    return changed, content_changed, diff
+
+
 def run(module):
     params = module.params
     problems, units, extra = check_arguments(params)
@@ -188,33 +426,55 @@ def run(module):
         module.fail_json(msg='Nothing was written: ' + '; '.join(problems) + '.')
     systemctl = Systemctl(module)
 
+    # The secret environment files first, so that a drop-in never names a file that is not there.
+    secrets = [dict((str(k), to_text(v)) for k, v in (item.get('secret_environment') or {}).items())
+               for item in params['dropins']]
+    env_dir = params['environment_dir']
+    env_paths = [os.path.join(env_dir, unit + '.env') for unit in units]
+    env_results = {}
+    dir_changed = False
+    if any(secrets):
+        dir_changed = ensure_directory(module, env_dir, owner='root', group='root', mode='0711')
+    for unit, item, env, path in zip(units, params['dropins'], secrets, env_paths):
+        if env or os.path.isdir(env_dir):
+            env_results[unit] = environment_file(module, path, env, item.get('secret_group') or 'root')
+        else:
+            env_results[unit] = (False, False, None)
+
     # A drop-in whose content changed needs daemon-reload and its unit's restart; one whose
-    # ownership or mode alone was fixed counts as changed but needs neither.
-    results, changed_units, new_content, diffs = [], [], [], []
-    for unit, item in zip(units, params['dropins']):
+    # ownership or mode alone was fixed counts as changed but needs neither. A changed secret
+    # environment needs the restart only (systemd reads EnvironmentFile= at each start).
+    results, changed_units, new_dropins, new_content, diffs = [], [], [], [], []
+    for unit, item, env, path in zip(units, params['dropins'], secrets, env_paths):
         directory = os.path.join(params['systemd_dir'], unit + '.d')
-        path = os.path.join(directory, params['name'])
-        before = read_file(path, 'drop-in')
+        dropin = os.path.join(directory, params['name'])
+        content = with_environment_file(item['content'], path) if env else item['content']
+        before = read_file(dropin, 'drop-in')
         exists = os.path.isdir(directory)
         changed = ensure_directory(module, directory, owner='root', group='root', mode='0755')
         if exists or not module.check_mode:
-            changed = write_file(module, path, item['content'], 'root', 'root', '0644') or changed
-        results.append(dict(unit=unit, path=path, changed=changed))
-        if changed:
+            changed = write_file(module, dropin, content, 'root', 'root', '0644') or changed
+        env_changed, env_content_changed, env_diff = env_results[unit]
+        results.append(dict(unit=unit, path=dropin, environment_file=path if env else None,
+                            changed=changed or env_changed))
+        if changed or env_changed:
             changed_units.append(unit)
-        if before != to_bytes(item['content']):
+        if before != to_bytes(content):
+            new_dropins.append(unit)
+            diffs.append(dict(before_header=dropin, after_header=dropin, before=to_text(before or ''), after=content))
+        if env_diff:
+            diffs.append(env_diff)
+        if before != to_bytes(content) or env_content_changed:
             new_content.append(unit)
-            diffs.append(dict(before_header=path, after_header=path,
-                              before=to_text(before or ''), after=item['content']))
 
-    reloaded = bool(new_content)
+    reloaded = bool(new_dropins)
     if reloaded and not module.check_mode:
         rc, _out, err = systemctl.run('daemon-reload')
         if rc != 0:
             module.fail_json(msg='systemctl daemon-reload failed (%s) after writing the drop-ins of %s. They are in '
                                  'place, so a re-run finds them unchanged: once systemd works, run systemctl '
                                  'daemon-reload and restart those units by hand'
-                                 % (err.strip() or 'rc %d' % rc, ', '.join(new_content)),
+                                 % (err.strip() or 'rc %d' % rc, ', '.join(new_dropins)),
                              dropins=results, changed=True)
 
     restarted = []
@@ -236,8 +496,8 @@ def run(module):
                                      dropins=results, restarted=restarted, changed=True)
             restarted.append(unit)
 
-    result = dict(changed=bool(changed_units or restarted), dropins=results, changed_units=changed_units,
-                  daemon_reloaded=reloaded, restarted=restarted)
+    result = dict(changed=bool(changed_units or restarted or dir_changed), dropins=results,
+                  changed_units=changed_units, daemon_reloaded=reloaded, restarted=restarted)
     if module._diff:
         result['diff'] = diffs
     return result
@@ -249,11 +509,15 @@ def main():
             dropins=dict(type='list', elements='dict', required=True, options=dict(
                 unit=dict(type='str', required=True),
                 content=dict(type='str', required=True),
+                secret_environment=dict(type='dict', default={}, no_log=True),
+                # A group name, not a secret (validate-modules asks because of the name).
+                secret_group=dict(type='str', default='root', no_log=False),
             )),
             name=dict(type='str', default='50-otlp-tls.conf'),
             restart=dict(type='bool', default=True),
             restart_units=dict(type='list', elements='str', default=[]),
             systemd_dir=dict(type='path', default='/etc/systemd/system'),
+            environment_dir=dict(type='path', default='/etc/otlp-tls/env'),
         ),
         supports_check_mode=True,
     )

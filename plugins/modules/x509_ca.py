@@ -20,6 +20,10 @@ description:
     other CA certificates that stay trusted.
   - Rotates the CA in resumable phases with an overlapping trust bundle (see O(rotation)).
   - New keys are written as PKCS#8, encrypted with O(private_key_passphrase) when it is set.
+  - While a rotation is recorded, every run first checks that the CA files on disk are the ones the rotation state
+    recorded (the CA being replaced, the next CA in C(next/), each key against its certificate, and after the promotion
+    the new CA), and refuses to go on otherwise, naming the recorded and the found fingerprints and the fix.
+  - A new CA can carry name constraints (O(permitted_dns_domains), O(permitted_ip_ranges)).
 author:
   - otlp.tls maintainers (@otlp-tls)
 extends_documentation_fragment:
@@ -103,6 +107,62 @@ options:
   rotation_state_path:
     description: The rotation state file. Default C(rotation.json) beside O(certificate_path).
     type: path
+  revoke:
+    description:
+      - Hosts (C(app1), every certificate of the host) or entries (C(app1:checkout)) to cut off. Needs O(rotation=start)
+        and no rotation under way. The revoked certificates stop verifying when the CA that issued them is retired at the
+        end of that rotation, and the signer (M(otlp.tls.x509_sign) O(otlp.tls.x509_sign#module:revocation_path)) never
+        issues them anything again.
+      - Recorded in O(revocation_path) with the serials the ledger (O(ledger_path)) holds for them; a CRL of each CA
+        that issued them is written to O(crl_path).
+    type: list
+    elements: str
+    default: []
+  unrevoke:
+    description: Hosts or entries that may be issued certificates again. The serials revoked so far stay in the CRL.
+    type: list
+    elements: str
+    default: []
+  revoke_reason:
+    description: Why, recorded with each revocation.
+    type: str
+    default: ''
+  revocation_path:
+    description: The revocation list (JSON). Default C(revoked.json) beside O(certificate_path).
+    type: path
+  crl_path:
+    description: The CRL file (PEM, one CRL per CA that issued revoked certificates). Default C(crl.pem) beside O(bundle_path).
+    type: path
+  ledger_path:
+    description: The issuance ledger that M(otlp.tls.x509_sign) writes. Default C(ledger.jsonl) beside O(certificate_path).
+    type: path
+  lock_timeout:
+    description:
+      - Seconds to wait for the lock of the CA directory (C(.lock) beside O(certificate_path)) that every CA-side write
+        takes, so that parallel runs (AWX job slices, two operators) never create two CAs or corrupt the rotation state.
+        A run that can not get it in time fails with a message naming the holder.
+    type: int
+    default: 120
+  permitted_dns_domains:
+    description:
+      - DNS suffixes that a newly created CA certificate, and the next CA made by O(rotation=start), permits in a critical
+        nameConstraints extension. C(example.internal) permits it and every name below it; no wildcards.
+      - TLS clients then refuse any certificate of this CA for a DNS name outside them, whoever signed it.
+      - An existing CA certificate is never rewritten. When its constraints differ from O(permitted_dns_domains) and
+        O(permitted_ip_ranges), the module warns and says so in RV(name_constraints); a CA rotation writes them.
+      - With only O(permitted_ip_ranges) set, DNS names are not constrained, and the other way round.
+    type: list
+    elements: str
+    default: []
+  permitted_ip_ranges:
+    description:
+      - Networks in CIDR form (C(10.0.0.0/8), C(fd00::/8)) that a newly created CA certificate, and the next CA made by
+        O(rotation=start), permits for IP address names, in the same critical nameConstraints extension as
+        O(permitted_dns_domains).
+      - An existing CA certificate is never rewritten; see O(permitted_dns_domains).
+    type: list
+    elements: str
+    default: []
 '''
 
 EXAMPLES = r'''
@@ -123,6 +183,13 @@ EXAMPLES = r'''
     bundle_path: /srv/otlp-ca/bundle.crt
     rotation: start
 
+- name: A CA that may only certify names under example.internal and addresses in 10.0.0.0/8
+  otlp.tls.x509_ca:
+    certificate_path: /srv/otlp-ca/ca.crt
+    private_key_path: /srv/otlp-ca/ca.key
+    permitted_dns_domains: [example.internal]
+    permitted_ip_ranges: [10.0.0.0/8]
+
 - name: A CA key that is encrypted at rest
   otlp.tls.x509_ca:
     certificate_path: /srv/otlp-ca/ca.crt
@@ -131,6 +198,24 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+revoked:
+  description: Every host or entry that is revoked now.
+  returned: success
+  type: list
+  elements: str
+newly_revoked:
+  description: Hosts or entries this run revoked.
+  returned: success
+  type: list
+  elements: str
+revocation_path:
+  description: The revocation list.
+  returned: success
+  type: str
+crl_path:
+  description: The CRL file (written only when some CA here issued revoked certificates).
+  returned: success
+  type: str
 certificate:
   description: The certificate of the CA that signs in the current rotation phase, PEM.
   returned: success
@@ -194,6 +279,25 @@ rotation:
     state_path:
       description: Where the state is kept.
       type: str
+name_constraints:
+  description:
+    - The name constraints asked for and those in the CA certificate that signs in the current phase (RV(certificate)).
+      An existing CA is never rewritten; when they differ, a CA rotation writes them (the next CA of a rotation started
+      now gets the configured ones), and the module warns.
+  returned: success
+  type: dict
+  contains:
+    configured:
+      description: O(permitted_dns_domains) and O(permitted_ip_ranges), normalized.
+      type: dict
+      sample: {permitted_dns_domains: [example.internal], permitted_ip_ranges: [10.0.0.0/8]}
+    in_certificate:
+      description: The permitted subtrees of the CA certificate, in the same form; empty lists when it has none.
+      type: dict
+      sample: {permitted_dns_domains: [], permitted_ip_ranges: []}
+    matches:
+      description: Whether the CA certificate carries exactly the configured constraints.
+      type: bool
 '''
 
 import json
@@ -202,7 +306,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.otlp.tls.plugins.module_utils import pki
+from ansible_collections.otlp.tls.plugins.module_utils import ca_store, pki, revocation
 from ansible_collections.otlp.tls.plugins.module_utils.files import FileProblem, read_file, write_file, check_parent
 
 
@@ -214,8 +318,11 @@ def summary(cert):
     if cert is None:
         return ''
     info = pki.certificate_info(cert)
-    return 'subject: %s\nserial: %s\nnot_after: %s\nfingerprint: %s\n' % (
+    text = 'subject: %s\nserial: %s\nnot_after: %s\nfingerprint: %s\n' % (
         info['subject'], info['serial_number'], info['not_after'], info['fingerprint_sha256'])
+    if pki.name_constraints_of(cert) is not None:
+        text += 'name_constraints: %s\n' % describe_constraints(constraints_in(cert))
+    return text
 
 
 def now_iso():
@@ -262,7 +369,9 @@ class CAFiles(object):
             self.cert = cert
         else:
             self.cert = pki.build_ca_certificate(self.key, params['common_name'], params['organization'],
-                                                 params['validity_days'])
+                                                 params['validity_days'],
+                                                 permitted_dns=params['permitted_dns_domains'],
+                                                 permitted_ips=params['permitted_ip_ranges'])
         self.key_data = key_data
 
     def write(self):
@@ -317,6 +426,94 @@ class Rotation(object):
     def active(self):
         return self.phase in PHASES
 
+    def abandon_hint(self):
+        return 'remove %s and %s to abandon the rotation' % (self.state_path, self.next_dir)
+
+    def _recorded(self, field):
+        value = self.state.get(field)
+        if not value:
+            raise FileProblem('the CA rotation state %s records no %s: restore it from a backup, or %s'
+                              % (self.state_path, field, self.abandon_hint()))
+        return value
+
+    def _expect_certificate(self, path, fields, what, fix):
+        """The certificate at ``path`` must be the one recorded under one of ``fields``."""
+        recorded = [self._recorded(field) for field in fields]
+        data = read_file(path, what)
+        if data is None:
+            raise pki.PKIError('%s %s is missing; the CA rotation in %s (phase %s) recorded it as %s %s: %s'
+                               % (what, path, self.state_path, self.phase, ' or '.join(fields),
+                                  ' or '.join(recorded), fix))
+        found = pki.certificate_fingerprint(pki.load_certificate(data, '%s %s' % (what, path)))
+        if found not in recorded:
+            raise pki.PKIError(
+                '%s %s is not the one the CA rotation in %s (phase %s) recorded: recorded %s %s, found %s: %s'
+                % (what, path, self.state_path, self.phase, ' or '.join(fields), ' or '.join(recorded), found, fix))
+        return found
+
+    def _expect_key(self, key_path, cert_paths, passphrase, fix):
+        """The key at ``key_path`` must belong to one of the certificates at ``cert_paths``."""
+        data = read_file(key_path, 'CA private key')
+        if data is None:
+            raise pki.PKIError('the CA key %s of %s is missing (CA rotation in %s, phase %s): %s'
+                               % (key_path, ' or '.join(cert_paths), self.state_path, self.phase, fix))
+        key = pki.load_private_key(data, passphrase, 'CA private key %s' % key_path)
+        certs = [pki.load_certificate(read_file(path, 'CA certificate'), path) for path in cert_paths]
+        if not any(pki.key_matches_certificate(key, cert) for cert in certs):
+            raise pki.PKIError(
+                'the CA key %s does not belong to %s (CA rotation in %s, phase %s): public key sha256 %s in the key, '
+                '%s in the certificate: %s'
+                % (key_path, ' or '.join(cert_paths), self.state_path, self.phase, pki.public_key_fingerprint(key),
+                   ' or '.join(pki.public_key_fingerprint(cert.public_key()) for cert in certs), fix))
+
+    def verify(self, passphrase):
+        """Refuse to go on when the CA files on disk are not the ones this rotation recorded.
+
+        A CA put into next/ (or in place of the current CA) after the rotation started would
+        otherwise be distributed to every trust store and then promoted.
+        """
+        if not self.state:
+            return
+        hint = self.abandon_hint()
+
+        def restore(path):
+            return 'restore %s and its key from a backup, or %s' % (path, hint)
+
+        def restore_key(path):
+            return 'restore %s from a backup, or %s' % (path, hint)
+
+        if self.phase in ('trust', 'reissue'):
+            if not os.path.exists(self.next_cert_path):
+                raise pki.PKIError('the CA rotation in %s is in phase %s but the next CA %s is missing: restore it from '
+                                   'a backup, or %s' % (self.state_path, self.phase, self.next_cert_path, hint))
+            self._expect_certificate(self.cert_path, ['old_fingerprint'], 'the CA certificate (the CA being replaced)',
+                                     restore(self.cert_path))
+            self._expect_certificate(self.next_cert_path, ['new_fingerprint'], 'the next CA certificate',
+                                     restore(self.next_cert_path))
+            self._expect_key(self.key_path, [self.cert_path], passphrase, restore_key(self.key_path))
+            self._expect_key(self.next_key_path, [self.next_cert_path], passphrase, restore_key(self.next_key_path))
+        elif self.phase == 'retire' and os.path.exists(self.next_cert_path):
+            # The promotion is still to do (or was cut short: the key may already be the new one).
+            self._expect_certificate(self.next_cert_path, ['new_fingerprint'], 'the next CA certificate',
+                                     restore(self.next_cert_path))
+            self._expect_certificate(self.cert_path, ['old_fingerprint', 'new_fingerprint'], 'the CA certificate',
+                                     restore(self.cert_path))
+            if os.path.exists(self.next_key_path):
+                self._expect_key(self.next_key_path, [self.next_cert_path], passphrase,
+                                 restore_key(self.next_key_path))
+                self._expect_key(self.key_path, [self.cert_path, self.next_cert_path], passphrase,
+                                 restore_key(self.key_path))
+            else:
+                # Cut short after next/ca.key was removed: the key had been moved already.
+                self._expect_key(self.key_path, [self.next_cert_path], passphrase, restore_key(self.key_path))
+        else:
+            # After the promotion (retire, done) the CA is the one the rotation made.
+            fix = ('restore %s and its key from a backup, or remove %s if the CA was replaced on purpose'
+                   % (self.cert_path, self.state_path))
+            self._expect_certificate(self.cert_path, ['new_fingerprint'], 'the CA certificate (promoted by the rotation)',
+                                     fix)
+            self._expect_key(self.key_path, [self.cert_path], passphrase, fix)
+
     def save(self):
         self.state['updated'] = now_iso()
         content = json.dumps(self.state, indent=2, sort_keys=True) + '\n'
@@ -340,13 +537,16 @@ class Rotation(object):
                 self.changed |= write_file(self.module, os.path.join(keep, 'ca.crt'), current, params['owner'],
                                            params['group'], params['certificate_mode'])
         # Key before certificate: a crash in between leaves next/ in place, and the next run
-        # writes both again.
-        self.changed |= write_file(self.module, self.key_path, read_file(self.next_key_path, 'next CA key'),
-                                   params['owner'], params['group'], params['private_key_mode'])
+        # writes both again. (verify() checked both against the recorded new CA.)
+        next_key = read_file(self.next_key_path, 'next CA key')
+        if next_key is not None:  # else removed by a promotion cut short, after the key was moved
+            self.changed |= write_file(self.module, self.key_path, next_key,
+                                       params['owner'], params['group'], params['private_key_mode'])
         self.changed |= write_file(self.module, self.cert_path, read_file(self.next_cert_path, 'next CA certificate'),
                                    params['owner'], params['group'], params['certificate_mode'])
         if not self.module.check_mode:
-            os.unlink(self.next_key_path)
+            if next_key is not None:
+                os.unlink(self.next_key_path)
             os.unlink(self.next_cert_path)
             os.rmdir(self.next_dir)
         self.changed = True
@@ -362,6 +562,112 @@ def bundle_of(certs):
     return pem
 
 
+def constraints_in(cert):
+    """The permitted subtrees of a CA certificate, in the form of the options (empty lists when it has none)."""
+    found = pki.name_constraints_of(cert) or ([], [])
+    try:
+        return dict(permitted_dns_domains=pki.normalize_constraint_dns(found[0]),
+                    permitted_ip_ranges=pki.normalize_constraint_ips(found[1]))
+    except pki.PKIError:
+        # A CA made elsewhere may hold forms we would not write (a wildcard): report them as they are.
+        return dict(permitted_dns_domains=sorted(found[0]), permitted_ip_ranges=sorted(found[1]))
+
+
+def constraints_in_none():
+    return dict(permitted_dns_domains=[], permitted_ip_ranges=[])
+
+
+def describe_constraints(constraints):
+    parts = []
+    if constraints['permitted_dns_domains']:
+        parts.append('DNS %s' % ', '.join(constraints['permitted_dns_domains']))
+    if constraints['permitted_ip_ranges']:
+        parts.append('IP %s' % ', '.join(constraints['permitted_ip_ranges']))
+    return '; '.join(parts) or 'none'
+
+
+def check_name_constraints(module, configured, signer, signer_path, nxt, rotation):
+    """Compare the configured name constraints with the signing CA's; an existing CA is never rewritten."""
+    in_certificate = constraints_in(signer.cert)
+    matches = in_certificate == configured
+    if not matches:
+        rotate = 'playbooks/rotate.yml -e otlp_tls_rotate=ca'
+        if nxt is not None and nxt is not signer:
+            if constraints_in(nxt.cert) == configured:
+                how = ('the next CA %s of the rotation under way carries them and signs from phase reissue'
+                       % rotation.next_cert_path)
+            else:
+                how = ('neither does the next CA %s of the rotation under way (%s), which was made before: finish this '
+                       'rotation, then start another one (%s), whose next CA gets them'
+                       % (rotation.next_cert_path, describe_constraints(constraints_in(nxt.cert)), rotate))
+        elif rotation.active:
+            how = ('this CA was made by the rotation under way before they were configured: finish this rotation, then '
+                   'start another one (%s), whose next CA gets them' % rotate)
+        else:
+            how = ('an existing CA is never rewritten; a CA rotation writes them: the next CA of a rotation started '
+                   'now (%s) gets the configured constraints' % rotate)
+        has = ('has the name constraints %s' % describe_constraints(in_certificate)
+               if in_certificate != constraints_in_none() else 'has no name constraints')
+        asked = ('ask for %s' % describe_constraints(configured) if configured != constraints_in_none()
+                 else 'are empty')
+        module.warn('the CA certificate %s %s but permitted_dns_domains and permitted_ip_ranges %s: %s'
+                    % (signer_path, has, asked, how))
+    return dict(configured=configured, in_certificate=in_certificate, matches=matches)
+
+
+def beside_ca(module, option, name):
+    return module.params[option] or os.path.join(os.path.dirname(module.params['certificate_path']), name)
+
+
+def record_revocations(module, rotation, action):
+    """Record O(revoke) / O(unrevoke) in the revocation list; return (newly revoked, path, state)."""
+    params = module.params
+    path = beside_ca(module, 'revocation_path', 'revoked.json')
+    state = revocation.load_state(read_file(path, 'revocation list'))
+    targets = [revocation.parse_target(value) for value in params['revoke']]
+    released = [revocation.parse_target(value) for value in params['unrevoke']]
+    new = [t for t in targets if t not in revocation.active_targets(state)]
+    added = []
+    if new:
+        names = ', '.join(revocation.target_name(*t) for t in new)
+        if rotation.active:
+            raise pki.PKIError(
+                'a CA rotation is under way (phase %s, %s): finish it (playbooks/rotate.yml -e otlp_tls_rotate=ca) '
+                'before revoking %s. A revocation needs a rotation of its own, which retires the CA that issued the '
+                'revoked certificates.' % (rotation.phase, rotation.state_path, names))
+        if action != 'start':
+            raise pki.PKIError('revoking %s needs rotation=start: the revoked certificates are cut off by retiring '
+                               'the CA that issued them (playbooks/revoke.yml does both)' % names)
+        ledger = ca_store.read_ledger(beside_ca(module, 'ledger_path', ca_store.LEDGER_NAME))
+        added = revocation.revoke(state, new, ledger, params['revoke_reason'], pki.utcnow())
+        unknown = [revocation.target_name(*t) for t in new
+                   if not any(revocation.covers(t, r.get('host'), r.get('entry')) for r in ledger)]
+        if unknown:
+            module.warn('the ledger holds no certificate of %s (issued before the ledger existed, or never): the CA '
+                        'rotation still cuts them off, but the CRL can not list them' % ', '.join(unknown))
+    removed = revocation.unrevoke(state, released) if released else []
+    if added or removed:
+        write_file(module, path, revocation.dump_state(state), params['owner'], params['group'], '0644')
+    return added, path, state
+
+
+def write_crl(module, state, cas):
+    """The CRL of each CA here that issued revoked certificates, beside the bundle; (path, changed)."""
+    params = module.params
+    base = os.path.dirname(params['bundle_path'] or params['certificate_path'])
+    path = params['crl_path'] or os.path.join(base, 'crl.pem')
+    by_fp = dict((pki.certificate_fingerprint(ca.cert), ca) for ca in cas)
+    wanted = dict((fp, set(serials)) for fp, serials in state['serials'].items() if fp in by_fp and serials)
+    if not wanted:
+        return path, False
+    existing = read_file(path, 'CRL')
+    if not revocation.crl_needs_writing(existing, wanted, dict((fp, ca.cert) for fp, ca in by_fp.items())):
+        return path, False
+    pem = b''.join(pki.to_bytes(revocation.build_crl(by_fp[fp].key, by_fp[fp].cert, state['serials'][fp])
+                                .public_bytes(pki.serialization.Encoding.PEM)) for fp in sorted(wanted))
+    return path, write_file(module, path, pem, params['owner'], params['group'], params['certificate_mode'])
+
+
 def run(module):
     params = module.params
     key_path, cert_path = params['private_key_path'], params['certificate_path']
@@ -374,13 +680,21 @@ def run(module):
             raise FileProblem('bundle_include file %s does not exist: remove it from bundle_include or restore it' % path)
         extra.extend(pki.load_certificates(data, path))
 
+    # Invalid name constraints fail before anything is written.
+    configured = dict(permitted_dns_domains=pki.normalize_constraint_dns(params['permitted_dns_domains']),
+                      permitted_ip_ranges=pki.normalize_constraint_ips(params['permitted_ip_ranges']))
+
     action = params['rotation']
     rotation = Rotation(module, cert_path, key_path)
     if action in ('record', 'advance') and not params['rotation_phase']:
         raise pki.PKIError('rotation=%s needs rotation_phase (trust, reissue or retire)' % action)
+    # The CA files must be the ones the rotation recorded, before anything is bundled, signed or promoted.
+    rotation.verify(params['private_key_passphrase'])
     # A rotation that reached "retire" finishes its promotion before anything else reads the CA.
     if rotation.phase == 'retire':
         rotation.promote()
+
+    revoked_now, revocation_path, revocations = record_revocations(module, rotation, action)
 
     # An expired CA may still be rotated away from; it may not sign anything else.
     current = CAFiles(module, key_path, cert_path, allow_expired=action != 'follow' or rotation.active)
@@ -453,15 +767,21 @@ def run(module):
         changed |= write_file(module, params['bundle_path'], bundle_pem, params['owner'], params['group'],
                               params['certificate_mode'])
 
+    crl_path, crl_changed = write_crl(module, revocations, [current] + ([nxt] if nxt else []))
+    changed |= bool(revoked_now) or crl_changed
+
     info = pki.certificate_info(signer.cert)
     if info['days_left'] < params['warn_days']:
         module.warn('the CA certificate %s expires in %d days (%s): plan a CA rotation (playbooks/rotate.yml '
                     '-e otlp_tls_rotate=ca)' % (signer_paths[0], info['days_left'], info['not_after']))
+    name_constraints = check_name_constraints(module, configured, signer, signer_paths[0], nxt, rotation)
     state = dict(rotation.state or {}, phase=rotation.phase or 'none', state_path=rotation.state_path)
     result = dict(changed=changed, certificate=to_text(pki.certificate_pem(signer.cert)), bundle=to_text(bundle_pem),
                   info=info, private_key_created=current.key_created or bool(nxt and nxt.key_created),
                   signing_certificate_path=signer_paths[0], signing_private_key_path=signer_paths[1],
-                  rotation=state)
+                  rotation=state, name_constraints=name_constraints,
+                  revoked=[revocation.target_name(*t) for t in revocation.active_targets(revocations)],
+                  newly_revoked=revoked_now, revocation_path=revocation_path, crl_path=crl_path)
     if module._diff:
         result['diff'] = dict(before=summary(current.old_cert), after=summary(current.cert),
                               before_header=cert_path, after_header=cert_path)
@@ -489,6 +809,15 @@ def main():
             rotation_phase=dict(type='str', choices=list(PHASES)),
             rotation_hosts=dict(type='list', elements='str', default=[]),
             rotation_state_path=dict(type='path'),
+            permitted_dns_domains=dict(type='list', elements='str', default=[]),
+            permitted_ip_ranges=dict(type='list', elements='str', default=[]),
+            lock_timeout=dict(type='int', default=120),
+            revoke=dict(type='list', elements='str', default=[]),
+            unrevoke=dict(type='list', elements='str', default=[]),
+            revoke_reason=dict(type='str', default=''),
+            revocation_path=dict(type='path'),
+            crl_path=dict(type='path'),
+            ledger_path=dict(type='path'),
         ),
         supports_check_mode=True,
     )
@@ -497,8 +826,14 @@ def main():
     if module.params['validity_days'] < 1:
         module.fail_json(msg='validity_days must be a positive number of days, got %d' % module.params['validity_days'])
     try:
-        module.exit_json(**run(module))
-    except (pki.PKIError, FileProblem) as exc:
+        # Every CA-side write (the CA, the next CA, the bundle, rotation.json) under the CA
+        # directory's lock: parallel runs never make two CAs or lose a rotation record.
+        params = module.params
+        with ca_store.CALock(os.path.dirname(params['certificate_path']), params['lock_timeout'],
+                             'x509_ca rotation=%s' % params['rotation'], module.check_mode):
+            result = run(module)
+        module.exit_json(**result)
+    except (pki.PKIError, FileProblem, ca_store.LockTimeout) as exc:
         module.fail_json(msg=to_text(exc))
 
 

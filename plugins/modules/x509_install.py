@@ -22,6 +22,14 @@ description:
   - A private key given in O(private_key) (controller-made keys, or keys of a PKI made elsewhere, in PKCS#1, SEC1,
     PKCS#8, encrypted or not) is written as unencrypted PKCS#8. Without O(private_key), the key already at
     O(private_key_path) is used for the check and left untouched.
+  - Key rotation without a window. When M(otlp.tls.x509_csr) staged a new key at C(<private_key_path>.next) and the
+    certificate belongs to that staged key (not to the live one), the certificate, chain, full chain and trust bundle
+    are written first and the staged key is then renamed over O(private_key_path), so the key and its certificate are
+    swapped together and only once the certificate was signed (RV(staged_private_key_installed)). A certificate that
+    belongs to the live key leaves a staged key alone (it belongs to a rotation whose certificate was not signed). A
+    certificate that belongs to neither is refused and nothing is written.
+  - In check mode a certificate that belongs to neither key is accepted without the key match, with a warning, since
+    M(otlp.tls.x509_csr) writes no staged key in check mode.
   - Every file is replaced atomically and only when its content, owner, group or mode differ.
 author:
   - otlp.tls maintainers (@otlp-tls)
@@ -55,7 +63,10 @@ options:
     description: Where to write O(trust_bundle).
     type: path
   private_key_path:
-    description: Path of the private key that belongs to the certificate.
+    description:
+      - Path of the private key that belongs to the certificate.
+      - A key staged beside it at C(<private_key_path>.next) by a key rotation is moved here when the certificate belongs
+        to it.
     type: path
     required: true
   private_key:
@@ -126,13 +137,21 @@ private_key_converted:
   description: Whether a given private key was converted to PKCS#8 on the way.
   returned: success
   type: bool
+staged_private_key_installed:
+  description:
+    - Whether the certificate belongs to the key staged at C(<private_key_path>.next) by M(otlp.tls.x509_csr), which was
+      moved to O(private_key_path) after the certificate was written (in check mode, would be).
+  returned: success
+  type: bool
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.otlp.tls.plugins.module_utils import pki
-from ansible_collections.otlp.tls.plugins.module_utils.files import FileProblem, read_file, write_file, check_parent
+from ansible_collections.otlp.tls.plugins.module_utils.files import (
+    FileProblem, check_parent, move_into_place, read_file, staged_key_path, write_file,
+)
 
 
 def cert_summary(data):
@@ -149,6 +168,16 @@ def cert_summary(data):
             info['subject'], info['serial_number'], info['not_after'],
             ','.join(info['dns_names'] + info['ip_addresses'])))
     return ''.join(lines)
+
+
+def key_fingerprint_line(data):
+    """What a diff may say about a key file: its public key fingerprint, never the key."""
+    if data is None:
+        return 'absent'
+    try:
+        return 'public key sha256 %s' % pki.public_key_fingerprint(pki.load_private_key(data))
+    except pki.PKIError:
+        return 'key present (unreadable)'
 
 
 def run(module):
@@ -171,20 +200,53 @@ def run(module):
 
     converted = False
     key_pem = None
+    staged_path = staged_key_path(key_path)
+    swap = False  # the certificate belongs to the staged key: move it into place after the certificate
+    staged_mismatch = False
     if params['private_key']:
         key = pki.load_private_key(params['private_key'], params['private_key_passphrase'], 'the given private key')
         converted = pki.private_key_format(params['private_key']) != 'pkcs8' or bool(params['private_key_passphrase'])
         key_pem = pki.private_key_to_pkcs8(key)
     else:
         key_data = read_file(key_path, 'private key')
-        if key_data is None and not module.check_mode:
-            raise FileProblem('the private key %s does not exist: create it with otlp.tls.x509_csr first, or pass '
-                              'private_key' % key_path)
-        # In check mode on a new host the key is not there yet: x509_csr only said it would make it.
-        key = pki.load_private_key(key_data, None, 'private key %s' % key_path) if key_data is not None else None
+        staged_data = read_file(staged_path, 'staged private key')
+        live = None
+        if key_data is not None:
+            try:
+                live = pki.load_private_key(key_data, None, 'private key %s' % key_path)
+            except pki.PKIError:
+                if staged_data is None:
+                    raise
+        staged = None
+        if staged_data is not None and (live is None or not pki.key_matches_certificate(live, cert)):
+            # A key rotation (x509_csr) staged the new key beside the live one until its certificate is installed.
+            staged = pki.load_private_key(staged_data, None, 'staged private key %s' % staged_path)
+            swap = pki.key_matches_certificate(staged, cert)
+            staged_mismatch = not swap
+        if swap:
+            key = staged
+        elif key_data is None:
+            if not module.check_mode:
+                raise FileProblem('the private key %s does not exist: create it with otlp.tls.x509_csr first, or pass '
+                                  'private_key' % key_path)
+            # In check mode on a new host the key is not there yet: x509_csr only said it would make it.
+            key = None
+        elif live is None:
+            key = pki.load_private_key(key_data, None, 'private key %s' % key_path)
+        elif module.check_mode and not pki.key_matches_certificate(live, cert):
+            # In check mode a key rotation's new key is not there yet: x509_csr only said it would stage it.
+            module.warn('check mode: the certificate for %s belongs neither to the key %s nor to a key staged at %s '
+                        '(x509_csr writes no staged key in check mode); the key match is not checked'
+                        % (pki.describe_name(cert.subject), key_path, staged_path))
+            key, staged_mismatch = None, False
+        else:
+            key = live
 
     problems = pki.check_certificate(cert, key, roots, chain, params['required_names'], params['profile'],
                                      params['min_days_left'])
+    if problems and staged_mismatch:
+        problems.append('the key staged at %s (public key %s) does not belong to it either'
+                        % (staged_path, pki.public_key_fingerprint(staged)[:16]))
     if problems:
         raise pki.PKIError('refusing to install the certificate for %s: %s' % (
             pki.describe_name(cert.subject), '; '.join(problems)))
@@ -214,14 +276,23 @@ def run(module):
             else:
                 diff_before.append('%s: %s\n' % (path, 'key present' if before else 'absent'))
                 diff_after.append('%s: public key sha256 %s\n' % (path, pki.public_key_fingerprint(key)))
-    if key_pem is None and key is not None and key_path not in changed_files:
+    if swap:
+        # Only now that the certificate (and full chain) are in place does the staged key replace
+        # the live one, in one rename: the pair changes together, and only after signing.
+        before = read_file(key_path)
+        move_into_place(module, staged_path, key_path)
+        changed_files.append(key_path)
+        diff_before.append('%s: %s\n' % (key_path, key_fingerprint_line(before)))
+        diff_after.append('%s: public key sha256 %s (the key staged at %s)\n'
+                          % (key_path, pki.public_key_fingerprint(key), staged_path))
+    if key_pem is None and key is not None and not (module.check_mode and swap):
         # The key made on this host keeps its mode and owner in line too.
         if write_file(module, key_path, read_file(key_path), params['owner'], params['group'],
-                      params['private_key_mode']):
+                      params['private_key_mode']) and key_path not in changed_files:
             changed_files.append(key_path)
 
     result = dict(changed=bool(changed_files), changed_files=changed_files, info=pki.certificate_info(cert),
-                  private_key_converted=converted)
+                  private_key_converted=converted, staged_private_key_installed=swap)
     if module._diff:
         result['diff'] = dict(before=''.join(diff_before), after=''.join(diff_after))
     return result

@@ -10,16 +10,22 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: x509_sign
-short_description: Sign many CSRs with the private CA in one call, keeping certificates that are still good
+short_description: Sign many CSRs with the private CA in one call, issuing only what the inventory grants
 version_added: 0.1.0
 description:
   - Runs where the CA key lives (usually the controller) and signs the CSRs of a whole play in one task.
+  - The subject, subjectAltNames, profile (extended key usage) and validity of every certificate come from the request
+    (O(requests[].common_name), O(requests[].subject_alt_names), O(requests[].profile), worked out by the controller from
+    the inventory), never from the CSR. The CSR contributes its public key only; its signature must verify (proof of
+    possession of the key).
+  - A CSR that asks for anything the request does not grant (another subject, other names, another extended key usage,
+    C(CA:TRUE), keyCertSign, any other extension) is refused for that request alone, with a message that names the host,
+    the entry, what was asked and what is granted. So is a request whose names break the CA's name constraints (those in
+    the CA certificate and O(permitted_dns_domains)/O(permitted_ip_ranges)) or that holds a wildcard name without
+    O(allow_wildcards). The other requests are signed; the refused ones are returned in RV(refused).
   - For each request, an existing certificate is kept when it is issued by the current CA, is for the same key, subject,
     subjectAltNames and profile, and does not expire within O(renew_before) days. Otherwise a new certificate is issued and
     the reasons are returned.
-  - Subject and subjectAltNames come from the CSR. The profile (extended key usage) is, in order, the request's
-    O(requests[].profile), the one the CSR asks for (M(otlp.tls.x509_csr) O(otlp.tls.x509_csr#module:profile)), or
-    O(profile). Key usage is always set by the signer.
   - Writes nothing. Only requests that got a new certificate count as changed.
 author:
   - otlp.tls maintainers (@otlp-tls)
@@ -39,8 +45,7 @@ options:
     type: str
   profile:
     description:
-      - Profile of requests that name none and whose CSR asks for none. V(server) adds serverAuth, V(client) clientAuth,
-        V(both) both usages.
+      - Profile of requests that name none. V(server) adds serverAuth, V(client) clientAuth, V(both) both usages.
     type: str
     default: server
     choices: [server, client, both]
@@ -56,26 +61,77 @@ options:
     description: Re-issue every certificate, whether it is still good or not (leaf rotation).
     type: bool
     default: false
+  allow_wildcards:
+    description: Issue wildcard DNS names (C(*.example.internal)). Off by default; a wildcard covers every host of a domain.
+    type: bool
+    default: false
+  permitted_dns_domains:
+    description:
+      - DNS suffixes every DNS name must fall under (C(example.internal) permits it and every name below it), checked
+        in addition to the name constraints of the CA certificate itself. Empty means no constraint from this option.
+    type: list
+    elements: str
+    default: []
+  permitted_ip_ranges:
+    description: Networks every IP address name must fall in (C(10.0.0.0/8)), in addition to the CA certificate's.
+    type: list
+    elements: str
+    default: []
+  ledger_path:
+    description:
+      - The issuance ledger on the CA host (JSON lines). Every certificate issued is appended to it with its serial,
+        host, entry, subject, names, profile, validity, public-key fingerprint and issuing CA. Nothing is recorded in
+        check mode. Omit it to keep no ledger.
+      - The signing runs while holding the CA directory's lock (C(.lock) beside the ledger), like every CA-side write of
+        M(otlp.tls.x509_ca), so that parallel runs never lose a ledger entry.
+    type: path
+  revocation_path:
+    description:
+      - The revocation list M(otlp.tls.x509_ca) keeps (C(revoked.json)). A request for a revoked host or entry is not
+        signed, and returned in RV(revoked), not in RV(refused); its host is cut off on purpose and may go on.
+    type: path
+  lock_timeout:
+    description: Seconds to wait for the CA directory's lock before failing with a message naming its holder.
+    type: int
+    default: 120
   requests:
-    description: The CSRs to sign.
+    description: The CSRs to sign, each with what the inventory grants it.
     type: list
     elements: dict
     required: true
     suboptions:
       name:
-        description: A name for the request, unique in the list (for example the inventory host name).
+        description: A name for the request, unique in the list (C(<host>:<entry>)).
         type: str
         required: true
+      host:
+        description: The inventory host the request is for, for messages. Defaults to the part of O(requests[].name) before C(:).
+        type: str
+      entry:
+        description: The certificate entry of that host, for messages. Defaults to the part of O(requests[].name) after C(:).
+        type: str
       csr:
-        description: The CSR, PEM.
+        description: The CSR, PEM. Only its public key is used, once its signature verifies.
         type: str
         required: true
+      common_name:
+        description: Subject common name of the certificate.
+        type: str
+        required: true
+      organization:
+        description: Subject organization of the certificate.
+        type: str
+      subject_alt_names:
+        description: DNS names and IP addresses of the certificate.
+        type: list
+        elements: str
+        default: []
       existing_certificate:
         description: The certificate installed now for this request, PEM; empty when there is none.
         type: str
         default: ''
       profile:
-        description: Profile of this request; defaults to what the CSR asks for, then O(profile).
+        description: Profile of this request; defaults to O(profile).
         type: str
         choices: [server, client, both]
       validity_days:
@@ -96,14 +152,18 @@ EXAMPLES = r'''
     ca_certificate_path: /srv/otlp-ca/ca.crt
     ca_private_key_path: /srv/otlp-ca/ca.key
     renew_before: 30
+    permitted_dns_domains: [example.internal]
     requests:
-      - name: collector1
+      - name: collector1:collector
         csr: "{{ hostvars['collector1'].otlp_csr.csr }}"
         existing_certificate: "{{ hostvars['collector1'].otlp_csr.existing_certificate }}"
+        common_name: collector1.example.internal
+        subject_alt_names: [collector1.example.internal, 10.0.0.5]
         profile: server
-      - name: app1
+      - name: app1:checkout
         csr: "{{ hostvars['app1'].otlp_csr.csr }}"
-        existing_certificate: "{{ hostvars['app1'].otlp_csr.existing_certificate }}"
+        common_name: checkout@app1.example.internal
+        subject_alt_names: [app1.example.internal]
         profile: client
   delegate_to: localhost
   run_once: true
@@ -112,7 +172,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 certificates:
-  description: One entry per request name.
+  description: One entry per request name that was signed or kept (not the refused ones).
   returned: success
   type: dict
   contains:
@@ -142,6 +202,19 @@ kept:
   returned: success
   type: list
   elements: str
+revoked:
+  description: Names of the requests for revoked hosts or entries; nothing was signed for them.
+  returned: success
+  type: list
+  elements: str
+recorded:
+  description: How many certificates were appended to the ledger.
+  returned: success
+  type: int
+refused:
+  description: Requests that were not signed, by name, each with the reason (what was asked, what is granted, the fix).
+  returned: success
+  type: dict
 chain:
   description: The CA certificate that issued the certificates, PEM.
   returned: success
@@ -151,7 +224,9 @@ chain:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.otlp.tls.plugins.module_utils import pki
+import os
+
+from ansible_collections.otlp.tls.plugins.module_utils import ca_store, pki, revocation
 from ansible_collections.otlp.tls.plugins.module_utils.files import FileProblem, read_file
 
 
@@ -174,66 +249,121 @@ def load_ca(params):
     return ca_key, ca_cert
 
 
-def validate_requests(params):
-    """Check every request before signing any, so a bad one fails the whole call cleanly."""
-    seen = set()
-    problems = []
-    parsed = []
-    for index, request in enumerate(params['requests']):
-        name = request['name']
-        if name in seen:
-            problems.append('request name %r appears twice: names must be unique' % name)
-        seen.add(name)
-        try:
-            csr = pki.load_csr(request['csr'], 'CSR of %s' % name)
-        except pki.PKIError as exc:
-            problems.append(to_text(exc))
-            continue
-        settings = dict(
-            profile=request['profile'] or pki.profile_of(csr) or params['profile'],
-            validity_days=request['validity_days'] if request['validity_days'] is not None else params['validity_days'],
-            renew_before=request['renew_before'] if request['renew_before'] is not None else params['renew_before'],
-            force=request['force'] or params['force'],
-        )
-        if settings['validity_days'] < 1:
-            problems.append('%s: validity_days must be at least 1, got %d' % (name, settings['validity_days']))
-        if not 0 <= settings['renew_before'] < settings['validity_days']:
-            problems.append('%s: renew_before (%d) must be at least 0 and below validity_days (%d), or every run '
-                            're-issues the certificate' % (name, settings['renew_before'], settings['validity_days']))
-        existing = None
-        if request['existing_certificate'] and request['existing_certificate'].strip():
-            try:
-                existing = pki.load_certificate(request['existing_certificate'], 'certificate of %s' % name)
-            except pki.PKIError:
-                existing = None
-        parsed.append((name, csr, existing, settings))
+def _label(request):
+    host, _sep, entry = request['name'].partition(':')
+    host = request.get('host') or host
+    entry = request.get('entry') or entry or host
+    return 'host %s, certificate %s' % (host, entry)
+
+
+def check_request(request, params, ca_constraints):
+    """(grant, csr, existing, settings) for one request, or raise PKIError with why it is refused."""
+    label = _label(request)
+    settings = dict(
+        profile=request['profile'] or params['profile'],
+        validity_days=request['validity_days'] if request['validity_days'] is not None else params['validity_days'],
+        renew_before=request['renew_before'] if request['renew_before'] is not None else params['renew_before'],
+        force=request['force'] or params['force'],
+    )
+    if settings['validity_days'] < 1:
+        raise pki.PKIError('%s: validity_days must be at least 1, got %d' % (label, settings['validity_days']))
+    if not 0 <= settings['renew_before'] < settings['validity_days']:
+        raise pki.PKIError('%s: renew_before (%d) must be at least 0 and below validity_days (%d), or every run '
+                           're-issues the certificate' % (label, settings['renew_before'], settings['validity_days']))
+    try:
+        grant = pki.Grant(request['common_name'], request['organization'], request['subject_alt_names'],
+                          settings['profile'])
+    except pki.PKIError as exc:
+        raise pki.PKIError('%s: the inventory entry is not valid: %s' % (label, to_text(exc)))
+    problems = pki.grant_problems(grant, params['permitted_dns_domains'], params['permitted_ip_ranges'],
+                                  params['allow_wildcards'])
+    if ca_constraints is not None:
+        problems += [p.replace('outside the CA\'s name constraints', 'outside the name constraints in the CA certificate')
+                     for p in pki.grant_problems(grant, ca_constraints[0], ca_constraints[1], True)]
     if problems:
-        raise pki.PKIError('; '.join(problems))
-    return parsed
+        raise pki.PKIError('%s: not issued: %s' % (label, '; '.join(problems)))
+    csr = pki.load_csr(request['csr'], 'the CSR of %s' % label)
+    asked = pki.csr_asks_beyond(csr, grant)
+    if asked:
+        raise pki.PKIError(pki.refusal_message(label, asked, grant))
+    existing = None
+    if request['existing_certificate'] and request['existing_certificate'].strip():
+        try:
+            existing = pki.load_certificate(request['existing_certificate'], 'certificate of %s' % label)
+        except pki.PKIError:
+            existing = None
+    return grant, csr, existing, settings
+
+
+def ledger_record(request, grant, cert, ca_cert, reasons, now):
+    info = pki.certificate_info(cert, now)
+    host, _sep, entry = request['name'].partition(':')
+    return dict(serial=info['serial_number'], host=request.get('host') or host,
+                entry=request.get('entry') or entry or host, subject=info['subject'],
+                dns_names=grant.dns, ip_addresses=grant.ips, profile=grant.profile, not_before=info['not_before'],
+                not_after=info['not_after'], public_key_sha256=info['public_key_fingerprint'],
+                issuer=pki.describe_name(ca_cert.subject), issuer_sha256=pki.certificate_fingerprint(ca_cert),
+                issued_at=now.strftime('%Y-%m-%dT%H:%M:%SZ'), reasons=reasons)
 
 
 def run(module):
     params = module.params
+    names = [request['name'] for request in params['requests']]
+    twice = sorted(set(name for name in names if names.count(name) > 1))
+    if twice:
+        raise pki.PKIError('request names %s appear twice: names must be unique' % ', '.join(twice))
+    pki.normalize_constraint_dns(params['permitted_dns_domains'])
+    pki.normalize_constraint_ips(params['permitted_ip_ranges'])
+    ledger = params['ledger_path']
+    lock_dir = os.path.dirname(ledger) if ledger else os.path.dirname(params['ca_certificate_path'])
+    with ca_store.CALock(lock_dir, params['lock_timeout'], 'x509_sign', module.check_mode):
+        return sign_all(module, params, ledger)
+
+
+def sign_all(module, params, ledger):
     ca_key, ca_cert = load_ca(params)
-    requests = validate_requests(params)
+    ca_constraints = pki.name_constraints_of(ca_cert)
     now = pki.utcnow()
-    certificates, issued, kept = {}, [], []
-    for name, csr, existing, settings in requests:
-        reasons = pki.reissue_reasons(existing, csr, ca_cert, settings['profile'], settings['renew_before'], now)
-        if settings['force'] and not reasons:
-            reasons = ['force requested']
-        if reasons:
-            cert = pki.sign_csr(csr, ca_key, ca_cert, settings['profile'], settings['validity_days'], now)
-            issued.append(name)
-        else:
-            cert = existing
-            kept.append(name)
+    revocations = revocation.load_state(read_file(params['revocation_path'], 'revocation list')
+                                        if params['revocation_path'] else None)
+    certificates, issued, kept, refused, records, revoked = {}, [], [], {}, [], []
+    for request in params['requests']:
+        name = request['name']
+        host, _sep, entry = name.partition(':')
+        if revocation.is_revoked(revocations, request.get('host') or host, request.get('entry') or entry or host):
+            revoked.append(name)
+            continue
+        try:
+            grant, csr, existing, settings = check_request(request, params, ca_constraints)
+            public_key = csr.public_key()
+            reasons = pki.reissue_reasons(existing, (grant, public_key), ca_cert, grant.profile,
+                                          settings['renew_before'], now)
+            if settings['force'] and not reasons:
+                reasons = ['force requested']
+            if reasons:
+                cert = pki.issue_certificate(public_key, grant.subject, grant.dns, grant.ips, grant.profile,
+                                             settings['validity_days'], ca_key, ca_cert, now)
+                issued.append(name)
+                records.append(ledger_record(request, grant, cert, ca_cert, reasons, now))
+            else:
+                cert = existing
+                kept.append(name)
+        except pki.PKIError as exc:
+            refused[name] = to_text(exc)
+            continue
         info = pki.certificate_info(cert, now)
         certificates[name] = dict(certificate=to_text(pki.certificate_pem(cert)), changed=bool(reasons),
                                   reasons=reasons, not_after=info['not_after'],
                                   serial_number=info['serial_number'])
-    result = dict(changed=bool(issued), certificates=certificates, issued=issued, kept=kept,
-                  chain=to_text(pki.certificate_pem(ca_cert)))
+    recorded = 0
+    if ledger and not module.check_mode:
+        recorded = ca_store.append_ledger(ledger, records)
+    result = dict(changed=bool(issued), certificates=certificates, issued=issued, kept=kept, refused=refused,
+                  revoked=revoked, recorded=recorded, chain=to_text(pki.certificate_pem(ca_cert)))
+    for name in sorted(refused):
+        module.warn('not signed: %s' % refused[name])
+    if revoked:
+        module.warn('not signed, revoked: %s' % ', '.join(revoked))
     if module._diff and issued:
         result['diff'] = dict(before='', after=''.join('%s: %s\n' % (name, ', '.join(certificates[name]['reasons']))
                                                        for name in issued))
@@ -250,9 +380,20 @@ def main():
             validity_days=dict(type='int', default=365),
             renew_before=dict(type='int', default=30),
             force=dict(type='bool', default=False),
+            allow_wildcards=dict(type='bool', default=False),
+            permitted_dns_domains=dict(type='list', elements='str', default=[]),
+            permitted_ip_ranges=dict(type='list', elements='str', default=[]),
+            ledger_path=dict(type='path'),
+            revocation_path=dict(type='path'),
+            lock_timeout=dict(type='int', default=120),
             requests=dict(type='list', elements='dict', required=True, options=dict(
                 name=dict(type='str', required=True),
+                host=dict(type='str'),
+                entry=dict(type='str'),
                 csr=dict(type='str', required=True),
+                common_name=dict(type='str', required=True),
+                organization=dict(type='str'),
+                subject_alt_names=dict(type='list', elements='str', default=[]),
                 existing_certificate=dict(type='str', default=''),
                 profile=dict(type='str', choices=list(pki.PROFILES)),
                 validity_days=dict(type='int'),
@@ -266,7 +407,7 @@ def main():
         module.fail_json(msg=missing_required_lib('cryptography'), exception=str(pki.CRYPTOGRAPHY_IMPORT_ERROR))
     try:
         module.exit_json(**run(module))
-    except (pki.PKIError, FileProblem) as exc:
+    except (pki.PKIError, FileProblem, ca_store.LockTimeout) as exc:
         module.fail_json(msg=to_text(exc))
 
 

@@ -9,7 +9,11 @@
 #      (collector) and its directory is not world-readable;
 #   3. the CA key never left the CA host: no file on any test host holds it;
 #   4. the mTLS collector refuses its own server certificate presented as a client
-#      certificate (extended key usage), and refuses TLS 1.1 and 1.0.
+#      certificate (extended key usage), and refuses TLS 1.1 and 1.0;
+#   5. header values (an app's API key) and the collectors' backend token (tests/e2e/vars.yml),
+#      and new ones, appear in none of those outputs nor in site.yml --check --diff -vvv and
+#      site.yml -vvv runs that change them; on the hosts they are only in EnvironmentFile=s
+#      0640 root:<the unit's group> (and the collector's 0640 config), in /etc/otlp-tls/env 0711.
 # shellcheck disable=SC2154 # fleet, work, collectors, apps, hosts, extra, out: set by stage.sh
 # shellcheck source=stage.sh
 source "$(dirname "${BASH_SOURCE[0]}")/stage.sh" secrets
@@ -38,9 +42,63 @@ PY
 collect_keys > "$out/keys-0.txt"
 ansible-playbook -vvv "${extra[@]}" playbooks/site.yml > "$out/site-vvv.log" 2>&1 || { tail -40 "$out/site-vvv.log"; die "site.yml failed"; }
 collect_keys > "$out/keys-1.txt"
+# Header values and the collectors' backend token (tests/e2e/vars.yml), then new ones: a check
+# run with --diff at -vvv that would change them, and a real run at -vvv that does (rotate.yml
+# below puts the old ones back). Their logs end in -vvv.log, so the key search covers them too.
+read -r old_header old_token < <(python3 -c 'import yaml; d = yaml.safe_load(open("tests/e2e/vars.yml"))
+print(d["e2e_header_secret"], d["e2e_backend_token"])')
+new_header="e2e-header-s3cret-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+new_token="e2e-backend-t0ken-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+secret_extra=(-e "{\"e2e_header_secret\": \"$new_header\", \"e2e_backend_token\": \"$new_token\"}")
+ansible-playbook -vvv "${extra[@]}" "${secret_extra[@]}" playbooks/site.yml --check --diff > "$out/check-diff-vvv.log" 2>&1 \
+  || { tail -40 "$out/check-diff-vvv.log"; die "site.yml --check --diff with new secrets failed"; }
+ansible-playbook -vvv "${extra[@]}" "${secret_extra[@]}" playbooks/site.yml > "$out/secrets-vvv.log" 2>&1 \
+  || { tail -40 "$out/secrets-vvv.log"; die "site.yml with new secrets failed"; }
 ansible-playbook -vvv "${extra[@]}" playbooks/rotate.yml -e otlp_tls_rotate=leaf -e otlp_tls_rotate_new_keys=true \
   -e otlp_tls_certificate_key_location=ca_host > "$out/rotate-vvv.log" 2>&1 || { tail -40 "$out/rotate-vvv.log"; die "rotate.yml failed"; }
 collect_keys > "$out/keys-2.txt"
+
+# Header values are percent-encoded in OTEL_EXPORTER_OTLP_HEADERS; these need no encoding, so
+# one form covers both.
+printf '%s\n' "$old_header" "$old_token" "$new_header" "$new_token" > "$out/secret-needles.txt"
+# The check run saw the changes (else finding nothing would prove nothing): the exporter's masked
+# diff, and the collector's secret environment file and config reported changed.
+grep -q 'OTEL_EXPORTER_OTLP_HEADERS=\*\{8\} (new value)' "$out/check-diff-vvv.log" \
+  || die "the check run did not show the header change (masked) in its diff"
+for task in "Write the collector's secret environment file" "Write the config only if the new collector binary validates it"; do
+  python3 - "$out/check-diff-vvv.log" "$task" <<'PY' || die "the check run did not report a change for: $task"
+import re, sys
+text = open(sys.argv[1], errors='replace').read()
+task = re.escape('TASK [otlp.tls.collector : %s]' % sys.argv[2])
+sys.exit(0 if re.search(task + r'[^\n]*\n(?:(?!TASK \[).*\n)*?changed: ', text) else 1)
+PY
+done
+logs=("$out/site-vvv.log" "$out/rotate-vvv.log" "$out/check-diff-vvv.log" "$out/secrets-vvv.log")
+if grep -F -f "$out/secret-needles.txt" "${logs[@]}" > "$out/secret-leaks.txt"; then
+  head -5 "$out/secret-leaks.txt" >&2; die "a header value or backend token appears in the output"
+fi
+ok "no header value or backend token (old or new) in $(cat "${logs[@]}" | wc -l) lines of site.yml -vvv, rotate.yml -vvv, site.yml --check --diff -vvv and site.yml -vvv changing them"
+
+# Where the values are on the hosts: only in files that others can not read.
+for host in "${hosts[@]}"; do
+  podman exec -i "$fleet-$host" sh -c 'cat > /tmp/.needles; grep -rlF -f /tmp/.needles /etc /root /opt /var/lib /tmp \
+    --exclude=.needles 2>/dev/null | while read -r f; do echo "$f $(stat -c "%a %U %G" "$f")"; done; rm -f /tmp/.needles' \
+    < "$out/secret-needles.txt" | sed "s/^/$host /"
+done > "$out/secret-files.txt"
+grep -q ' /etc/otlp-tls/env/otelcol.service.env 640 root otelcol$' "$out/secret-files.txt" \
+  || die "no collector holds its token in /etc/otlp-tls/env/otelcol.service.env, 0640 root:otelcol: $(cat "$out/secret-files.txt")"
+grep -Eq ' /etc/otlp-tls/env/(e2e-[a-z]+-grpc)[.]service[.]env 640 root \1$' "$out/secret-files.txt" \
+  || die "no app unit holds its header in /etc/otlp-tls/env/<unit>.service.env, 0640 root:<unit>: $(cat "$out/secret-files.txt")"
+while read -r host file mode _owner _group; do
+  [[ $file == /etc/otlp-tls/env/*.env || $file == /etc/otelcol/config.yaml ]] \
+    || die "$host:$file holds a secret (only the env files and the collector config may)"
+  (( (8#$mode & 8#004) == 0 )) || die "$host:$file holds a secret and is readable by others ($mode)"
+done < "$out/secret-files.txt"
+for host in "${hosts[@]}"; do
+  dirmode=$(podman exec "$fleet-$host" sh -c 'stat -c "%a %U %G" /etc/otlp-tls/env 2>/dev/null || echo none')
+  [[ $dirmode == "711 root root" ]] || die "$host:/etc/otlp-tls/env is $dirmode, want 711 root root (not listable by others)"
+done
+ok "header values and backend tokens only in 0640 files: $(awk '{print $1":"$2" "$3" "$4":"$5}' "$out/secret-files.txt" | paste -sd, -)"
 
 # Every base64 line of every key seen at any point (16+ characters), except the parts that
 # are public: an EC key's last line is the tail of its public key, which CSRs and

@@ -8,7 +8,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.otlp.tls.plugins.filter.exporter_env import exporter_dropins, exporter_env, systemd_environment
+from ansible_collections.otlp.tls.plugins.filter.exporter_env import (
+    SECRET_VARIABLES, exporter_dropins, exporter_env, systemd_environment, systemd_environment_file)
 
 COLLECTOR = {'host': 'collector1', 'grpc_port': 4317, 'http_port': 4318}
 FILES = {'ca_file': '/etc/otlp-tls/app/ca.pem', 'cert_file': '/etc/otlp-tls/app/cert.pem',
@@ -164,3 +165,124 @@ def test_exporter_dropins_one_service_section_per_unit():
                    'Environment="OTEL_EXPORTER_OTLP_PROTOCOL=grpc"\n'}]
     with pytest.raises(Exception, match='has no env'):
         exporter_dropins([{'unit': 'a.service', 'language': 'go'}])
+
+
+# --- secrets: headers out of the drop-in and the plan ------------------------------
+
+SECRET = 'Bearer s3cr3t-7f2c'
+APP = {'unit': 'billing', 'language': 'java', 'protocol': 'grpc', 'service_name': 'svc',
+       'headers': {'authorization': SECRET, 'x-tenant': 'blue'}}
+
+
+def test_secrets_split_the_headers_from_the_rest():
+    every = exporter_env(APP, COLLECTOR, MTLS)
+    public = exporter_env(APP, COLLECTOR, MTLS, secrets='exclude')
+    secret = exporter_env(APP, COLLECTOR, MTLS, secrets='only')
+    assert secret == {'OTEL_EXPORTER_OTLP_HEADERS': 'authorization=Bearer%20s3cr3t-7f2c,x-tenant=blue'}
+    assert public == expected('grpc', 'mtls', 'java')
+    assert dict(public, **secret) == every
+    assert 's3cr3t' not in repr(public)
+    with pytest.raises(Exception, match='secrets must be include, exclude or only'):
+        exporter_env(APP, COLLECTOR, MTLS, secrets='some')
+
+
+def test_a_bad_header_is_refused_even_when_excluded_and_its_value_is_not_quoted():
+    app = dict(APP, headers={'x-list': 'v4lue-a,v4lue-b'})
+    with pytest.raises(Exception) as error:
+        exporter_env(app, COLLECTOR, MTLS, secrets='exclude')
+    assert 'x-list holds a comma' in str(error.value) and 'v4lue' not in str(error.value)
+
+
+def plan_entry(app, **extra):
+    entry = {'unit': app['unit'] + '.service', 'language': app['language'], 'group': 'billing',
+             'env': exporter_env(app, COLLECTOR, MTLS, secrets='exclude'),
+             'header_names': sorted(app.get('headers') or {})}
+    entry.update(extra)
+    return entry
+
+
+def test_exporter_dropins_put_the_headers_in_the_secret_environment_only():
+    plain = {'unit': 'web', 'language': 'go', 'protocol': 'grpc'}
+    dropins = exporter_dropins([plan_entry(APP), plan_entry(plain)], [APP, dict(plain, unit='web.service')])
+    assert dropins[0]['secret_environment'] == {
+        'OTEL_EXPORTER_OTLP_HEADERS': 'authorization=Bearer%20s3cr3t-7f2c,x-tenant=blue'}
+    assert dropins[0]['secret_group'] == 'billing'
+    assert 's3cr3t' not in dropins[0]['content'] and 'HEADERS' not in dropins[0]['content']
+    assert dropins[1]['secret_environment'] == {}
+
+
+@pytest.mark.parametrize('entry, apps, message', [
+    (plan_entry(APP), None, 'whose values are not in the plan: pass the apps'),
+    (plan_entry(APP), [dict(APP, headers={'other': 'x'})], 'are not the ones the plan was made with'),
+    (plan_entry(APP), [dict(APP, unit='elsewhere')], 'is in the plan but not in the apps given'),
+    (plan_entry(APP, env=exporter_env(APP, COLLECTOR, MTLS)), [APP], 'a secret that must not go into'),
+])
+def test_exporter_dropins_refuse_a_plan_that_would_leak_or_lose_headers(entry, apps, message):
+    with pytest.raises(Exception) as error:
+        exporter_dropins([entry], apps)
+    assert message in str(error.value) and 's3cr3t' not in str(error.value)
+
+
+def test_every_header_variable_is_secret():
+    assert set(SECRET_VARIABLES) == {'OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
+                                     'OTEL_EXPORTER_OTLP_METRICS_HEADERS', 'OTEL_EXPORTER_OTLP_LOGS_HEADERS'}
+
+
+# --- Environment= lines (the collector's unit) read back by systemd's rules ---------
+
+def read_environment_line(line):
+    """Environment= as systemd reads it: specifiers first (%% is %), then one C-unescaped word in double quotes."""
+    assert line.startswith('Environment="') and line.endswith('"')
+    text = line[len('Environment='):]
+    unspecified, i = [], 0
+    while i < len(text):
+        if text[i] == '%':
+            assert text[i + 1] == '%', 'an unescaped specifier %' + text[i + 1]
+            unspecified.append('%')
+            i += 2
+        else:
+            unspecified.append(text[i])
+            i += 1
+    text = ''.join(unspecified)
+    word, i = [], 1
+    while i < len(text) - 1:
+        if text[i] == '\\':
+            assert text[i + 1] in '\\"', 'an escape systemd would turn into something else: \\' + text[i + 1]
+            word.append(text[i + 1])
+            i += 2
+        else:
+            assert text[i] != '"', 'an unescaped quote ends the word early'
+            word.append(text[i])
+            i += 1
+    return tuple(''.join(word).split('=', 1))
+
+
+TRICKY = ['plain', '', ' spaces  inside ', 'say "hi"', "it's", 'back\\slash', 'end\\', '100% %h %n %%',
+          '$HOME ${USER} $(id) `id`', 'a=b=c', '#hash', ';semicolon', 'unicode \u00e9\u4e2d', '\\n literal']
+
+
+@pytest.mark.parametrize('value', TRICKY)
+def test_environment_lines_round_trip(value):
+    lines = systemd_environment({'A_1': value, 'B': 'x'}).split('\n')
+    assert [read_environment_line(line) for line in lines] == [('A_1', value), ('B', 'x')]
+
+
+@pytest.mark.parametrize('env, message', [
+    ({'TOKEN': 'x"\nExecStartPre=/bin/sh -c id'}, 'the value of TOKEN holds a newline or another control character'),
+    ({'TOKEN': 'bell\x07'}, 'the value of TOKEN holds a newline'),
+    ({'TOKEN': 'del\x7f'}, 'the value of TOKEN holds a newline'),
+    ({'bad name': 'x'}, "'bad name' is not an environment variable name"),
+    ({'A': {'nested': 'x'}}, 'the value of A must be a string or a number'),
+])
+@pytest.mark.parametrize('render', [systemd_environment, systemd_environment_file])
+def test_newlines_control_characters_and_bad_names_are_refused_naming_the_variable(render, env, message):
+    with pytest.raises(Exception) as error:
+        render(env)
+    assert message in str(error.value)
+    assert 'ExecStartPre' not in str(error.value) and 'bell' not in str(error.value)
+
+
+def test_environment_file_is_sorted_under_a_header():
+    text = systemd_environment_file({'B': 'two', 'A': 'one $x'})
+    assert text.splitlines()[2:] == ['A="one \\$x"', 'B="two"']
+    assert all(line.startswith('#') for line in text.splitlines()[:2])

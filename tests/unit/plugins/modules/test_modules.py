@@ -210,23 +210,29 @@ def make_csr(tmp_path, name, **extra):
     return run_module('x509_csr', args)
 
 
+def grant(name, profile='client', names=None):
+    return dict(common_name=name, subject_alt_names=list(names or [name]), profile=profile)
+
+
 def test_sign_many_then_keep_them(ca_dir, tmp_path):
     hosts = ['collector1', 'app1', 'app2']
     csrs = dict((name, make_csr(tmp_path, name)) for name in hosts)
-    requests = [dict(name=name, csr=csrs[name]['csr'], profile='server' if name.startswith('collector') else 'client')
-                for name in hosts]
+    requests = [dict(grant(name, 'server' if name.startswith('collector') else 'client'), name=name,
+                     csr=csrs[name]['csr']) for name in hosts]
     first = run_module('x509_sign', dict(ca_args(ca_dir), requests=requests))
-    assert first['changed'] and sorted(first['issued']) == sorted(hosts)
+    assert first['changed'] and sorted(first['issued']) == sorted(hosts) and first['refused'] == {}
     assert pki.profile_of(pki.load_certificate(first['certificates']['app1']['certificate'])) == 'client'
     for request in requests:
         request['existing_certificate'] = first['certificates'][request['name']]['certificate']
     second = run_module('x509_sign', dict(ca_args(ca_dir), requests=requests))
     assert not second['changed'] and second['issued'] == [] and sorted(second['kept']) == sorted(hosts)
 
-    # A SAN change on one host re-issues exactly that one.
-    requests[1]['csr'] = make_csr(tmp_path, 'app1', dns_names=['app1', 'app1.example'])['csr']
+    # A SAN change in the inventory re-issues exactly that one, with the granted names.
+    requests[1]['subject_alt_names'] = ['app1', 'app1.example']
     third = run_module('x509_sign', dict(ca_args(ca_dir), requests=requests))
     assert third['issued'] == ['app1'] and 'subjectAltNames changed' in third['certificates']['app1']['reasons'][0]
+    assert pki.sans_of(pki.load_certificate(third['certificates']['app1']['certificate'])) == (
+        ['app1', 'app1.example'], [])
 
     forced = run_module('x509_sign', dict(ca_args(ca_dir), requests=requests, force=True))
     assert sorted(forced['issued']) == sorted(hosts)
@@ -235,25 +241,30 @@ def test_sign_many_then_keep_them(ca_dir, tmp_path):
 def test_sign_renew_before_past_the_remaining_validity(ca_dir, tmp_path):
     csr = make_csr(tmp_path, 'app1')['csr']
     first = run_module('x509_sign', dict(ca_args(ca_dir), validity_days=30, renew_before=10,
-                                         requests=[dict(name='a', csr=csr)]))
+                                         requests=[dict(grant('app1'), name='a', csr=csr)]))
     cert = first['certificates']['a']['certificate']
     kept = run_module('x509_sign', dict(ca_args(ca_dir), validity_days=30, renew_before=10,
-                                        requests=[dict(name='a', csr=csr, existing_certificate=cert)]))
+                                        requests=[dict(grant('app1'), name='a', csr=csr, existing_certificate=cert)]))
     assert not kept['changed']
     renewed = run_module('x509_sign', dict(ca_args(ca_dir), validity_days=60, renew_before=40,
-                                           requests=[dict(name='a', csr=csr, existing_certificate=cert)]))
+                                           requests=[dict(grant('app1'), name='a', csr=csr, existing_certificate=cert)]))
     assert renewed['changed'] and 'within renew_before (40 days)' in renewed['certificates']['a']['reasons'][0]
 
 
-def test_sign_rejects_bad_requests_as_a_whole(ca_dir, tmp_path):
+def test_a_bad_request_is_refused_alone(ca_dir, tmp_path):
     csr = make_csr(tmp_path, 'app1')['csr']
-    dup = run_module('x509_sign', dict(ca_args(ca_dir), requests=[dict(name='a', csr=csr), dict(name='a', csr=csr)]))
-    assert dup['failed'] and 'appears twice' in dup['msg']
-    bad = run_module('x509_sign', dict(ca_args(ca_dir), requests=[dict(name='b', csr='garbage')]))
-    assert bad['failed'] and 'CSR of b' in bad['msg']
-    loop = run_module('x509_sign', dict(ca_args(ca_dir), validity_days=30, renew_before=30,
-                                        requests=[dict(name='c', csr=csr)]))
-    assert loop['failed'] and 'renew_before (30) must be' in loop['msg']
+    good = dict(grant('app1'), name='good:otlp', csr=csr)
+    dup = run_module('x509_sign', dict(ca_args(ca_dir), requests=[good, dict(good)]))
+    assert dup['failed'] and 'appear twice' in dup['msg']
+    out = run_module('x509_sign', dict(ca_args(ca_dir), validity_days=30, renew_before=20, requests=[
+        good,
+        dict(grant('app2'), name='app2:otlp', csr='garbage'),
+        dict(grant('app1'), name='app3:web', csr=csr, renew_before=30),
+    ]))
+    assert not out.get('failed') and out['issued'] == ['good:otlp']
+    assert sorted(out['refused']) == ['app2:otlp', 'app3:web']
+    assert out['refused']['app2:otlp'].startswith('the CSR of host app2, certificate otlp is not a readable PEM CSR')
+    assert out['refused']['app3:web'].startswith('host app3, certificate web: renew_before (30) must be')
 
 
 def test_sign_without_a_ca(tmp_path):
@@ -266,7 +277,7 @@ def test_sign_without_a_ca(tmp_path):
 
 def signed(ca_dir, tmp_path, name='collector1', profile='server'):
     csr = make_csr(tmp_path, name)
-    out = run_module('x509_sign', dict(ca_args(ca_dir), requests=[dict(name=name, csr=csr['csr'], profile=profile)]))
+    out = run_module('x509_sign', dict(ca_args(ca_dir), requests=[dict(grant(name, profile), name=name, csr=csr['csr'])]))
     return out['certificates'][name]['certificate'], out['chain']
 
 
@@ -352,17 +363,20 @@ def test_info_on_a_directory_is_a_clear_error(tmp_path):
     assert result['failed'] and 'is a directory' in result['msg']
 
 
-def test_sign_takes_the_profile_the_csr_asks_for(ca_dir, tmp_path):
-    # One signing call for collectors and apps: each host's CSR says what it needs.
+def test_the_profile_comes_from_the_grant_and_a_csr_may_not_ask_for_more(ca_dir, tmp_path):
     server = make_csr(tmp_path, 'collector1', profile='server')['csr']
     client = make_csr(tmp_path, 'app1', profile='client')['csr']
     plain = make_csr(tmp_path, 'app2')['csr']
     out = run_module('x509_sign', dict(ca_args(ca_dir), profile='both', requests=[
-        dict(name='collector1', csr=server), dict(name='app1', csr=client), dict(name='app2', csr=plain),
-        dict(name='override', csr=client, profile='server')]))
+        dict(grant('collector1', 'server'), name='collector1', csr=server),
+        dict(grant('app1', 'client'), name='app1', csr=client),
+        dict(name='app2', csr=plain, common_name='app2', subject_alt_names=['app2']),
+        dict(grant('app1', 'server'), name='app1:asks-client', csr=client)]))
     profiles = dict((name, pki.profile_of(pki.load_certificate(entry['certificate'])))
                     for name, entry in out['certificates'].items())
-    assert profiles == dict(collector1='server', app1='client', app2='both', override='server')
+    assert profiles == dict(collector1='server', app1='client', app2='both')
+    assert 'asks for extended key usage clientAuth' in out['refused']['app1:asks-client']
+    assert 'but the inventory grants subject CN=app1, names app1, serverAuth' in out['refused']['app1:asks-client']
 
 
 def test_rotate_key_replaces_an_encrypted_key(tmp_path):

@@ -140,3 +140,175 @@ def test_a_failed_restart_names_the_unit_and_the_journal(host, monkeypatch):
     # The drop-in stays in place (systemd already read it) and the message says so.
     assert (host.dir / 'app.service.d' / '50-otlp-tls.conf').exists()
     assert 'stays in place' in result['msg']
+
+
+# --- secret environment (EnvironmentFile=) --------------------------------------
+
+import grp  # noqa: E402
+
+from ansible_collections.otlp.tls.plugins.filter.exporter_env import systemd_environment_file  # noqa: E402
+from ansible_collections.otlp.tls.plugins.modules.systemd_dropin import (  # noqa: E402
+    environment_file_content, parse_environment_file)
+
+SECRET = 'x-api-key=s3cr3t%20value-7f2c'
+# Every character that means something to a shell, to systemd's parsers or to Ansible's output.
+TRICKY = [
+    'plain', '', ' leading and trailing ', 'two  spaces', 'say "hi"', "it's", 'back\\slash', 'end\\', '\\\\double',
+    '100% %h %n %%', '$HOME ${USER} $(id) `id`', 'a=b=c', '#not a comment', ';neither', "'single'", '"', '\\"',
+    'unicode \u00e9\u4e2d', 'tab\\tnot a tab', '=', '\\n literal', 'x-api-key=abc%2Cdef',
+]
+
+
+def group_name():
+    """A group other than root that exists here (root may give files to any group)."""
+    if os.getuid() != 0:
+        return grp.getgrgid(os.getgid()).gr_name
+    for name in ('daemon', 'nogroup', 'adm'):
+        try:
+            grp.getgrnam(name)
+            return name
+        except KeyError:
+            continue
+    return 'root'
+
+
+def secret_args(host, env=None, **extra):
+    out = args(host, environment_dir=str(host.dir / 'env'))
+    out['dropins'][0]['secret_environment'] = {'OTEL_EXPORTER_OTLP_HEADERS': SECRET} if env is None else env
+    out['dropins'][0]['secret_group'] = group_name()
+    out.update(extra)
+    return out
+
+
+def owner_of(path):
+    info = os.stat(str(path))
+    return stat.S_IMODE(info.st_mode), info.st_uid, grp.getgrgid(info.st_gid).gr_name
+
+
+@pytest.mark.parametrize('text, expected', [
+    # systemd.exec(5), EnvironmentFile=, and systemd's own env-file tests.
+    ('A=a b  \n', [('A', 'a b')]),
+    ('A=a\\ b\\\\c\n', [('A', 'a b\\c')]),
+    ("A='a \"b\" \\c $d'\n", [('A', 'a "b" \\c $d')]),
+    ('A="a \\"b\\" \\\\c \\$d \\`e\\` \\q"\n', [('A', 'a "b" \\c $d `e` \\q')]),
+    ('# comment\n; comment\n  \nA=1\nnot an assignment\nB=\n', [('A', '1'), ('B', '')]),
+    ('A=one\\\ntwo\n', [('A', 'onetwo')]),
+    ('A="one\ntwo"\n', [('A', 'one\ntwo')]),
+    ('A = x\n', [('A', 'x')]),
+    ('A="x"y z\n', [('A', 'xy z')]),
+    ('A="x" \'y\'\n', [('A', 'xy')]),
+    ('A=#x\n', [('A', '#x')]),
+])
+def test_the_parser_follows_systemd(text, expected):
+    assert parse_environment_file(text) == expected
+
+
+@pytest.mark.parametrize('value', TRICKY)
+def test_environment_file_round_trip(value):
+    env = {'OTEL_EXPORTER_OTLP_HEADERS': value, 'B_2': 'x'}
+    text = environment_file_content(env)
+    assert dict(parse_environment_file(text)) == env
+    # The collector role's filter writes the same file.
+    assert systemd_environment_file(env) == text
+
+
+def test_secret_environment_goes_into_a_private_file_and_never_into_the_output(host):
+    result = run_module('systemd_dropin', secret_args(host), diff=True)
+    assert not result.get('failed'), result
+    env_file = host.dir / 'env' / 'app.service.env'
+    dropin = host.dir / 'app.service.d' / '50-otlp-tls.conf'
+    assert dict(parse_environment_file(env_file.read_text())) == {'OTEL_EXPORTER_OTLP_HEADERS': SECRET}
+    assert owner_of(env_file) == (0o640, 0, group_name())
+    # Others can reach a file by name but not list the directory.
+    assert owner_of(env_file.parent) == (0o711, 0, 'root')
+    assert dropin.read_text() == '[Service]\nEnvironment="A=1"\nEnvironmentFile=%s\n' % env_file
+    assert SECRET not in dropin.read_text()
+    assert result['dropins'][0]['environment_file'] == str(env_file)
+    assert result['dropins'][1]['environment_file'] is None
+    assert not (host.dir / 'env' / 'stopped.service.env').exists()
+    # Not in the invocation (no_log), not in the diff, not anywhere in what Ansible receives.
+    assert SECRET not in result['_stdout'] and 's3cr3t' not in result['_stdout']
+    env_diff = [d for d in result['diff'] if d['after_header'] == str(env_file)]
+    assert env_diff == [dict(before_header=str(env_file), after_header=str(env_file), before='',
+                             after='OTEL_EXPORTER_OTLP_HEADERS=********\n')]
+
+
+def test_check_mode_with_a_secret_writes_nothing_and_shows_no_value(host):
+    result = run_module('systemd_dropin', secret_args(host), check=True, diff=True)
+    assert result['changed'] and result['restarted'] == ['app.service']
+    assert os.listdir(str(host.dir)) == []
+    assert SECRET not in result['_stdout'] and 's3cr3t' not in result['_stdout']
+    assert 'OTEL_EXPORTER_OTLP_HEADERS=********' in result['_stdout']
+
+
+def test_only_the_secret_changed_restarts_without_daemon_reload(host):
+    run_module('systemd_dropin', secret_args(host))
+    dropin = (host.dir / 'app.service.d' / '50-otlp-tls.conf').read_text()
+    host.reset()
+    new = 'x-api-key=n3w-v4lue'
+    result = run_module('systemd_dropin', secret_args(host, env={'OTEL_EXPORTER_OTLP_HEADERS': new}), diff=True)
+    assert result['changed'] and result['changed_units'] == ['app.service']
+    assert result['restarted'] == ['app.service'] and 'restart -- app.service' in host.calls()
+    # The drop-in did not change, so systemd has nothing new to load.
+    assert not result['daemon_reloaded'] and 'daemon-reload' not in host.calls()
+    assert (host.dir / 'app.service.d' / '50-otlp-tls.conf').read_text() == dropin
+    assert new not in result['_stdout'] and SECRET not in result['_stdout']
+    assert result['diff'] == [dict(before_header=str(host.dir / 'env' / 'app.service.env'),
+                                   after_header=str(host.dir / 'env' / 'app.service.env'),
+                                   before='OTEL_EXPORTER_OTLP_HEADERS=********\n',
+                                   after='OTEL_EXPORTER_OTLP_HEADERS=******** (new value)\n')]
+    host.reset()
+    again = run_module('systemd_dropin', secret_args(host, env={'OTEL_EXPORTER_OTLP_HEADERS': new}))
+    assert not again['changed'] and again['restarted'] == []
+
+
+def test_a_stopped_unit_gets_its_file_but_is_not_started(host):
+    out = secret_args(host)
+    out['dropins'][1]['secret_environment'] = {'TOKEN': 'stopped-secret'}
+    result = run_module('systemd_dropin', out)
+    assert result['restarted'] == ['app.service']
+    assert (host.dir / 'env' / 'stopped.service.env').exists()
+
+
+def test_removing_the_secrets_removes_the_file_and_restarts(host):
+    run_module('systemd_dropin', secret_args(host))
+    host.reset()
+    result = run_module('systemd_dropin', secret_args(host, env={}), diff=True)
+    assert result['changed'] and result['restarted'] == ['app.service'] and result['daemon_reloaded']
+    assert not (host.dir / 'env' / 'app.service.env').exists()
+    assert 'EnvironmentFile' not in (host.dir / 'app.service.d' / '50-otlp-tls.conf').read_text()
+    assert SECRET not in result['_stdout']
+
+
+def test_a_changed_mode_or_group_of_the_environment_file_is_fixed_without_restart(host):
+    run_module('systemd_dropin', secret_args(host))
+    env_file = host.dir / 'env' / 'app.service.env'
+    os.chmod(str(env_file), 0o644)
+    host.reset()
+    result = run_module('systemd_dropin', secret_args(host))
+    assert result['changed'] and result['changed_units'] == ['app.service']
+    assert owner_of(env_file) == (0o640, 0, group_name())
+    assert result['restarted'] == [] and not result['daemon_reloaded']
+
+
+def test_the_environment_file_line_joins_the_service_section():
+    from ansible_collections.otlp.tls.plugins.modules.systemd_dropin import with_environment_file
+    assert with_environment_file('[Service]\nEnvironment="A=1"', '/e/a.env') == (
+        '[Service]\nEnvironment="A=1"\nEnvironmentFile=/e/a.env\n')
+    assert with_environment_file('[Service]\nA=1\n[Unit]\nB=2\n', '/e/a.env').endswith(
+        '[Unit]\nB=2\n[Service]\nEnvironmentFile=/e/a.env\n')
+
+
+@pytest.mark.parametrize('env, message', [
+    ({'TOKEN': 'line\nExecStartPre=/bin/sh -c id'}, 'the value of TOKEN holds a newline'),
+    ({'TOKEN': 'bell\x07'}, 'the value of TOKEN holds a newline or another control character'),
+    ({'TOKEN': 'tab\there'}, 'control character'),
+    ({'1TOKEN': 'x'}, 'is not an environment variable name'),
+    ({'A-B': 'x'}, 'is not an environment variable name'),
+])
+def test_bad_secrets_fail_before_anything_is_written_and_are_not_echoed(host, env, message):
+    result = run_module('systemd_dropin', secret_args(host, env=env))
+    assert result['failed'] and message in result['msg'] and result['msg'].startswith('Nothing was written')
+    assert os.listdir(str(host.dir)) == [] and host.calls() == []
+    for value in env.values():
+        assert value not in result['_stdout']

@@ -1,0 +1,192 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""E2e stage "revocation", on the fleet tests/e2e/run.sh converged, after rotation.sh.
+
+Every app sends numbered spans without end (rotation_load.yml). One app unit, e2e-go-grpc on
+app-mtls (a gRPC client with mTLS), is revoked with playbooks/revoke.yml while all of them send:
+the CA rotation it runs re-issues every other certificate and retires the CA that issued the
+revoked one. Then:
+  - the revoked certificate's handshakes are refused by the collector, while another unit's
+    certificate on the same host is accepted;
+  - the revoked app's open gRPC connection ended within the bound the collector sets
+    (max_connection_age + grace, from tests/e2e/vars.yml) after the collector stopped trusting
+    its CA: measured from the collector's client CA file change to the last span that arrived;
+  - every other app lost 0 spans (every run of every unit, as rotation.sh counts them);
+  - the ledger has the revoked serial and the CRL beside the CA lists it;
+  - a plain site.yml issues the revoked unit nothing; un-revoked, it gets a certificate again.
+
+    E2E_FLEET=otlp-e2e pytest -q tests/e2e/test_revocation.py
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+FLEET = os.environ.get('E2E_FLEET', 'otlp-e2e')
+WORK = os.path.join(ROOT, '.tmp', 'e2e')
+OUT = os.path.join(WORK, 'revocation')
+CA_DIR = os.path.join(WORK, 'ca')
+HOST, UNIT, SERVICE = 'app-mtls', 'e2e-go-grpc', 'go-grpc-mtls'
+OTHER_UNIT = 'e2e-python-grpc'
+COLLECTOR = 'collector-mtls'
+
+pytestmark = pytest.mark.skipif(not os.path.exists(os.path.join(WORK, 'ansible.cfg')),
+                                reason='needs the e2e fleet of tests/e2e/run.sh')
+
+
+def podman(host, *argv, **kwargs):
+    return subprocess.run(['podman', 'exec', '-i', '%s-%s' % (FLEET, host)] + list(argv), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, check=kwargs.get('check', True), input=kwargs.get('input'))
+
+
+def env():
+    return dict(os.environ, ANSIBLE_CONFIG=os.path.join(WORK, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
+                ANSIBLE_FORCE_COLOR='0')
+
+
+def play(name, *argv):
+    extra = ['-e', json.dumps({'otlp_tls_ca_dir': CA_DIR}), '-e', '@tests/e2e/vars.yml']
+    with open(os.path.join(OUT, name + '.log'), 'w') as log:
+        proc = subprocess.run(['ansible-playbook'] + extra + list(argv), cwd=ROOT, env=env(), stdout=log,
+                              stderr=subprocess.STDOUT, check=False)
+    with open(os.path.join(OUT, name + '.log')) as log:
+        text = log.read()
+    assert proc.returncode == 0, text[-4000:]
+    return text
+
+
+def probe(cert_unit):
+    """A handshake from app-mtls to the mTLS collector with one unit's client certificate."""
+    args = dict(host=COLLECTOR, port=4317, ca_path='/etc/otlp-tls/%s/ca.pem' % OTHER_UNIT,
+                client_certificate_path='/etc/otlp-tls/%s/cert.pem' % cert_unit,
+                client_private_key_path='/etc/otlp-tls/%s/key.pem' % cert_unit)
+    proc = subprocess.run(['ansible', HOST, '-m', 'otlp.tls.tls_probe', '-a', json.dumps(args)], cwd=ROOT,
+                          env=dict(env(), ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='json'),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    doc = json.loads(proc.stdout.decode())
+    return doc['plays'][0]['tasks'][0]['hosts'][HOST]
+
+
+def vars_file():
+    with open(os.path.join(ROOT, 'tests', 'e2e', 'vars.yml')) as handle:
+        return yaml.safe_load(handle)
+
+
+def seconds(duration):
+    units = {'s': 1, 'm': 60, 'h': 3600}
+    return int(str(duration)[:-1]) * units[str(duration)[-1]]
+
+
+@pytest.fixture(scope='module')
+def revoked():
+    os.makedirs(os.path.join(OUT, 'sent'), exist_ok=True)
+    os.makedirs(os.path.join(OUT, 'received'), exist_ok=True)
+    since = int(time.time())
+    play('load', 'tests/e2e/rotation_load.yml')
+    time.sleep(10)
+    assert probe(UNIT)['ok'], 'the unit to revoke must be able to connect before'
+    start = time.time()
+    text = play('revoke', 'playbooks/revoke.yml', '-e', 'otlp_tls_revoke=%s:%s' % (HOST, UNIT),
+                '-e', "otlp_tls_revoke_reason='e2e'", '-e', 'otlp_tls_rotate_app_serial=1')
+    took = time.time() - start
+    cut = int(podman(COLLECTOR, 'stat', '-c', '%Y', '/etc/otlp-tls/collector/ca.pem').stdout.decode())
+    config = vars_file()
+    bound = seconds(config['otlp_tls_collector_grpc_max_connection_age']) + \
+        seconds(config['otlp_tls_collector_grpc_max_connection_age_grace'])
+    # Past the bound, with room for the SDK's batch delay and the file exporter.
+    time.sleep(max(0, cut + bound + 15 - time.time()))
+    return dict(since=since, took=took, cut=cut, bound=bound, text=text)
+
+
+def test_the_revoked_certificate_is_refused_and_the_others_accepted(revoked):
+    refused = probe(UNIT)
+    assert not refused['ok'], refused
+    accepted = probe(OTHER_UNIT)
+    assert accepted['ok'], accepted
+    with open(os.path.join(OUT, 'summary.txt'), 'a') as handle:
+        handle.write('revoke.yml (%s:%s) took %.0f s; afterwards its handshake: %s (%s); %s: ok\n' % (
+            HOST, UNIT, revoked['took'], refused.get('stage'), refused.get('error', '')[:120], OTHER_UNIT))
+
+
+def test_the_open_connection_ended_within_the_bound(revoked):
+    script = ('import json,sys\nlast=0\nfor line in open("/var/lib/otelcol/traces.json"):\n'
+              '  line=line.strip()\n  if not line: continue\n'
+              '  for rs in json.loads(line).get("resourceSpans",[]):\n'
+              '    attrs={a["key"]:a["value"].get("stringValue") for a in rs.get("resource",{}).get("attributes",[])}\n'
+              '    if attrs.get("service.name")!=sys.argv[1]: continue\n'
+              '    for ss in rs.get("scopeSpans",[]):\n'
+              '      for s in ss.get("spans",[]): last=max(last,int(s.get("endTimeUnixNano",0)))\n'
+              'print(last/1e9)\n')
+    last = float(podman(COLLECTOR, 'python3', '-c', script, SERVICE).stdout.decode().strip())
+    ended_after = last - revoked['cut']
+    with open(os.path.join(OUT, 'summary.txt'), 'a') as handle:
+        handle.write('the revoked app sent its last span that arrived %.1f s after the collector dropped its CA '
+                     '(bound: max_connection_age + grace = %d s)\n' % (ended_after, revoked['bound']))
+    assert last > 0
+    assert ended_after <= revoked['bound'] + 5, (ended_after, revoked['bound'])
+
+
+def test_every_other_app_lost_nothing(revoked):
+    apps = ['app-mtls', 'app-tls']
+    for host in apps:
+        podman(host, 'sh', '-c', 'systemctl stop "e2e-*.service"')
+    time.sleep(3)
+    for host in apps:
+        mode = host[len('app-'):]
+        journal = podman(host, 'journalctl', '-o', 'json', '-u', 'e2e-*').stdout.decode().splitlines()
+        lines = []
+        for line in journal:
+            entry = json.loads(line)
+            message = str(entry.get('MESSAGE', ''))
+            if message.startswith('e2e: sent ') and message.split()[3] == 'spans':
+                service = '%s-%s' % (entry['_SYSTEMD_UNIT'][len('e2e-'):-len('.service')], mode)
+                if service != SERVICE:
+                    lines.append('%s %s %s' % (service, entry['_SYSTEMD_INVOCATION_ID'], message.split()[2]))
+        with open(os.path.join(OUT, 'sent', host), 'w') as handle:
+            handle.write('\n'.join(lines) + '\n')
+    for host in ('collector-mtls', 'collector-tls'):
+        with open(os.path.join(ROOT, 'tests', 'files', 'count_spans.py'), 'rb') as handle:
+            counted = podman(host, 'python3', '-', '--name', 'e2e-span', '--by-run', '/var/lib/otelcol/traces.json',
+                             input=handle.read()).stdout.decode()
+        with open(os.path.join(OUT, 'received', host), 'w') as handle:
+            handle.write('\n'.join(line for line in counted.splitlines() if not line.startswith(SERVICE + ' ')) + '\n')
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, 'tests', 'e2e', 'rotation_count.py'),
+                           os.path.join(OUT, 'sent'), os.path.join(OUT, 'received')], stdout=subprocess.PIPE,
+                          check=False)
+    table = proc.stdout.decode()
+    with open(os.path.join(OUT, 'summary.txt'), 'a') as handle:
+        handle.write('spans of every other app, every run:\n' + table)
+    print(table)
+    assert proc.returncode == 0, table
+
+
+def test_ledger_crl_and_the_signer_keep_it_revoked(revoked):
+    from cryptography import x509
+    with open(os.path.join(CA_DIR, 'revoked.json')) as handle:
+        state = json.load(handle)
+    serials = set()
+    for per_ca in state['serials'].values():
+        serials.update(serial for serial, info in per_ca.items() if info['host'] == HOST and info['entry'] == UNIT)
+    assert serials
+    with open(os.path.join(CA_DIR, 'ledger.jsonl')) as handle:
+        ledger = [json.loads(line) for line in handle if line.strip()]
+    assert serials <= set(r['serial'] for r in ledger if r['host'] == HOST and r['entry'] == UNIT)
+    # The CRL beside the CA lists it (signed by the CA that issued it; that CA is retired now).
+    with open(os.path.join(CA_DIR, 'crl.pem'), 'rb') as handle:
+        crl = x509.load_pem_x509_crl(handle.read())
+    assert serials <= set('%x' % r.serial_number for r in crl)
+    # A plain converge issues it nothing; the other units are kept.
+    text = play('site-after', 'playbooks/site.yml')
+    assert 'not signed, revoked: %s:%s' % (HOST, UNIT) in text
+    # Un-revoked (a rebuilt host), the next converge gives it a certificate from the current CA.
+    play('unrevoke', 'playbooks/revoke.yml', '-e', 'otlp_tls_unrevoke=%s:%s' % (HOST, UNIT))
+    play('site-unrevoked', 'playbooks/site.yml')
+    assert probe(UNIT)['ok']
