@@ -11,8 +11,9 @@ them across runs. Registered results are the host's own words too, and so is eve
 ``set_fact`` worked out from them. So anything that decides where CA work runs, what the CA
 is, or what a host may get signed is read here, on the controller, from a view of each host's
 variables that holds none of those: inventory, group and host vars, role defaults and vars,
-play and include vars, extra vars. Facts stay readable under ``ansible_facts`` only, for a
-setting that names them explicitly (that setting then trusts the host, and says so).
+play and include vars, extra vars. Facts stay readable under ``ansible_facts`` only (not
+``ansible_local``), for a setting that names them explicitly (that setting then trusts the
+host, and says so).
 
 The values are returned, so the task that calls this must register them: a registered result
 outranks any fact a host may inject afterwards.
@@ -52,7 +53,10 @@ def _untrusted_view(variable_manager, inventory, play, task, host_name):
     try:
         C.INJECT_FACTS_AS_VARS = False
         variable_manager._nonpersistent_fact_cache = defaultdict(dict)
-        return variable_manager.get_vars(play=play, host=host, task=task, include_hostvars=False)
+        view = variable_manager.get_vars(play=play, host=host, task=task, include_hostvars=False)
+        # ansible-core promotes ansible_local (facts.d, written on the host) whatever the setting.
+        view.pop('ansible_local', None)
+        return view
     finally:
         C.INJECT_FACTS_AS_VARS = saved_inject
         variable_manager._nonpersistent_fact_cache = saved_nonpersistent

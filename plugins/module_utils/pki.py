@@ -204,11 +204,19 @@ def load_certificates(data, source='certificate bundle'):
 
 
 def load_csr(data, source='certificate signing request'):
+    """Load a PEM CSR whose signature verifies (proof of possession) and whose extensions all parse."""
     try:
         csr = x509.load_pem_x509_csr(to_bytes(data))
     except ValueError as exc:
         raise PKIError('%s is not a readable PEM CSR (%s)' % (source, exc))
-    if not csr.is_signature_valid:
+    try:
+        valid = csr.is_signature_valid
+        list(csr.extensions)
+        csr.subject.rfc4514_string()
+        csr.public_key()
+    except Exception as exc:  # pylint: disable=broad-except - any parse failure of untrusted input
+        raise PKIError('%s can not be parsed (%s: %s)' % (source, type(exc).__name__, exc))
+    if not valid:
         raise PKIError('%s has an invalid signature: it was not made with the key it carries' % source)
     return csr
 

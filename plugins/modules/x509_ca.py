@@ -630,11 +630,15 @@ def record_revocations(module, rotation, action):
     added = []
     if new:
         names = ', '.join(revocation.target_name(*t) for t in new)
-        if rotation.active:
+        # In phase trust only the old CA has signed anything: retiring it at the end of this
+        # rotation cuts the revoked off. From reissue on the next CA signs too, so a revocation
+        # then needs a rotation of its own.
+        if rotation.active and rotation.phase != 'trust':
             raise pki.PKIError(
-                'a CA rotation is under way (phase %s, %s): finish it (playbooks/rotate.yml -e otlp_tls_rotate=ca) '
-                'before revoking %s. A revocation needs a rotation of its own, which retires the CA that issued the '
-                'revoked certificates.' % (rotation.phase, rotation.state_path, names))
+                'a CA rotation is under way in phase %s (%s): finish it (playbooks/rotate.yml -e otlp_tls_rotate=ca) '
+                'before revoking %s, then revoke: a revocation needs a rotation that retires every CA that issued the '
+                'revoked certificates, and the next CA already signs in this phase.'
+                % (rotation.phase, rotation.state_path, names))
         if action != 'start':
             raise pki.PKIError('revoking %s needs rotation=start: the revoked certificates are cut off by retiring '
                                'the CA that issued them (playbooks/revoke.yml does both)' % names)
@@ -733,7 +737,11 @@ def run(module):
             done[rotation.phase] = hosts
             rotation.save()
     elif action == 'advance':
-        missing = sorted(set(params['rotation_hosts']) - set(rotation.state.get('done', {}).get(rotation.phase, [])))
+        # A host revoked as a whole gets nothing from this rotation: it need not complete it
+        # (a compromised host that fails or hides must not hold the revocation up).
+        revoked_hosts = set(host for host, entry in revocation.active_targets(revocations) if entry is None)
+        missing = sorted(set(params['rotation_hosts']) - revoked_hosts
+                         - set(rotation.state.get('done', {}).get(rotation.phase, [])))
         if missing:
             raise pki.PKIError(
                 'the CA rotation stays in phase %s: %d host(s) have not completed it: %s. Make them reachable (or '

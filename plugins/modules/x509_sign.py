@@ -249,6 +249,10 @@ def load_ca(params):
     return ca_key, ca_cert
 
 
+# A CSR or certificate for an RSA 4096 key with a few names is under 4 KiB.
+MAX_PEM = 64 * 1024
+
+
 def _label(request):
     host, _sep, entry = request['name'].partition(':')
     host = request.get('host') or host
@@ -282,15 +286,21 @@ def check_request(request, params, ca_constraints):
                      for p in pki.grant_problems(grant, ca_constraints[0], ca_constraints[1], True)]
     if problems:
         raise pki.PKIError('%s: not issued: %s' % (label, '; '.join(problems)))
+    if len(request['csr']) > MAX_PEM or len(request['existing_certificate'] or '') > MAX_PEM:
+        raise pki.PKIError('%s: the CSR or the installed certificate the host sent is larger than %d bytes: not a '
+                           'certificate this collection makes' % (label, MAX_PEM))
     csr = pki.load_csr(request['csr'], 'the CSR of %s' % label)
     asked = pki.csr_asks_beyond(csr, grant)
     if asked:
         raise pki.PKIError(pki.refusal_message(label, asked, grant))
     existing = None
     if request['existing_certificate'] and request['existing_certificate'].strip():
+        # The host sends its installed certificate: anything unreadable in it (even an
+        # extension that only fails when parsed) means "no certificate", never a failed call.
         try:
             existing = pki.load_certificate(request['existing_certificate'], 'certificate of %s' % label)
-        except pki.PKIError:
+            pki.sans_of(existing), pki.profile_of(existing), pki.is_ca(existing), existing.subject.rfc4514_string()
+        except Exception:  # noqa: BLE001 pylint: disable=broad-except
             existing = None
     return grant, csr, existing, settings
 
@@ -350,6 +360,11 @@ def sign_all(module, params, ledger):
                 kept.append(name)
         except pki.PKIError as exc:
             refused[name] = to_text(exc)
+            continue
+        except Exception as exc:  # pylint: disable=broad-except
+            # A request is the host's words: whatever in it breaks the parser fails that request only.
+            refused[name] = '%s: the request could not be processed (%s: %s); nothing was signed for it' % (
+                _label(request), type(exc).__name__, to_text(exc)[:300])
             continue
         info = pki.certificate_info(cert, now)
         certificates[name] = dict(certificate=to_text(pki.certificate_pem(cert)), changed=bool(reasons),

@@ -83,3 +83,42 @@ def test_a_held_lock_names_its_holder(ca_dir, tmp_path):
     assert (ca_dir / '.lock').read_text() == ''
     with open(str(ca_dir / '.lock')) as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _der_len(n):
+    if n < 0x80:
+        return bytes([n])
+    body = n.to_bytes((n.bit_length() + 7) // 8, 'big')
+    return bytes([0x80 | len(body)]) + body
+
+
+def _tlv(tag, body):
+    return bytes([tag]) + _der_len(len(body)) + body
+
+
+def duplicate_san_csr():
+    """A CSR, properly signed, with two subjectAltName extensions (parsed lazily, it raises late)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    key = pki.generate_private_key('ec-p256')
+    csr = (x509.CertificateSigningRequestBuilder().subject_name(pki.build_name('app1'))
+           .add_extension(x509.SubjectAlternativeName([x509.DNSName('app1')]), critical=False)
+           .add_extension(x509.IssuerAlternativeName([x509.DNSName('app1')]), critical=False)
+           .sign(key, hashes.SHA256()))
+    tbs = csr.tbs_certrequest_bytes.replace(b'\x06\x03\x55\x1d\x12', b'\x06\x03\x55\x1d\x11')
+    signature = key.sign(tbs, ec.ECDSA(hashes.SHA256()))
+    der = _tlv(0x30, tbs + _tlv(0x30, bytes.fromhex('06082a8648ce3d040302')) + _tlv(0x03, b'\x00' + signature))
+    return x509.load_der_x509_csr(der).public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_a_request_that_breaks_the_parser_is_refused_alone(ca_dir, tmp_path):
+    good = make_csr(tmp_path, 'app2')['csr']
+    out = run_module('x509_sign', dict(ca_args(ca_dir), requests=[
+        dict(grant('app2'), name='app2:otlp', csr=good, existing_certificate='-----BEGIN CERTIFICATE-----\nAAAA\n'),
+        dict(grant('app1'), name='app1:otlp', csr=duplicate_san_csr()),
+        dict(grant('app3'), name='app3:otlp', csr='x' * (70 * 1024))]))
+    assert not out.get('failed'), out
+    assert out['issued'] == ['app2:otlp'] and sorted(out['refused']) == ['app1:otlp', 'app3:otlp']
+    assert 'can not be parsed (DuplicateExtension' in out['refused']['app1:otlp']
+    assert 'larger than 65536 bytes' in out['refused']['app3:otlp']

@@ -62,17 +62,25 @@ def test_revoke_records_serials_writes_a_crl_and_the_signer_refuses(ca_dir, tmp_
     # Idempotent: the same call changes nothing, the CRL is not rewritten.
     again = ca_call(ca_dir, revoke=['app1:web', 'app9'], rotation='start')
     assert not again['changed'] and (ca_dir / 'crl.pem').read_bytes() == crls
-    # A new revocation while the rotation runs is refused with the fix.
+    # In phase trust only the old CA has signed: another revocation joins this rotation.
     during = ca_call(ca_dir, revoke=['app2'], rotation='start')
-    assert during['failed'] and 'a CA rotation is under way (phase trust' in during['msg']
+    assert not during.get('failed') and during['newly_revoked'] == ['app2'], during
+    # A host revoked as a whole need not complete the phase for the rotation to move on.
+    ca_call(ca_dir, rotation='record', rotation_phase='trust', rotation_hosts=['app1'])
+    moved = ca_call(ca_dir, rotation='advance', rotation_phase='trust', rotation_hosts=['app1', 'app2'])
+    assert moved['rotation']['phase'] == 'reissue', moved
+    # From reissue on the next CA signs too: a revocation needs a rotation of its own.
+    late = ca_call(ca_dir, revoke=['app3'], rotation='start')
+    assert late['failed'] and 'a CA rotation is under way in phase reissue' in late['msg']
     # The signer issues nothing to a revoked entry or host; the others go on.
     after = sign(ca_dir, tmp_path, [('app1', 'web'), ('app1', 'worker'), ('app9', 'otlp')])
     assert sorted(after['revoked']) == ['app1:web', 'app9:otlp'] and after['refused'] == {}
     assert list(after['certificates']) == ['app1:worker']
+    assert sign(ca_dir, tmp_path, [('app2', 'web')])['revoked'] == ['app2:web']
     assert [r['host'] + ':' + r['entry'] for r in ca_store.read_ledger(str(ca_dir / 'ledger.jsonl'))][-1] == 'app1:worker'
     # Un-revoked, the host may be issued certificates again.
     released = ca_call(ca_dir, unrevoke=['app9'])
-    assert released['revoked'] == ['app1:web']
+    assert released['revoked'] == ['app1:web', 'app2']
     assert list(sign(ca_dir, tmp_path, [('app9', 'otlp')])['certificates']) == ['app9:otlp']
 
 
