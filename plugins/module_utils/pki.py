@@ -214,7 +214,8 @@ def load_csr(data, source='certificate signing request'):
         list(csr.extensions)
         csr.subject.rfc4514_string()
         csr.public_key()
-    except Exception as exc:  # pylint: disable=broad-except - any parse failure of untrusted input
+    # Any parse failure of untrusted input.
+    except Exception as exc:  # pylint: disable=broad-except
         raise PKIError('%s can not be parsed (%s: %s)' % (source, type(exc).__name__, exc))
     if not valid:
         raise PKIError('%s has an invalid signature: it was not made with the key it carries' % source)
