@@ -35,6 +35,9 @@ HONEST = ['collector-mtls', 'collector-tls', 'app-tls']
 PASSPHRASE = 'e2e-' + secrets.token_hex(12)
 CA_DIR = os.path.join(OUT, 'ca')
 FORGE = os.path.join(os.path.dirname(__file__), 'compromised')
+# rotate.yml stops at the first failed host by default; with a host known to be bad the operator
+# lets the others go on (the CA rotation's phase gate still waits for every host).
+GO_ON = ['-e', 'otlp_tls_rotate_app_serial=100%', '-e', 'otlp_tls_rotate_max_fail_percentage=100']
 
 pytestmark = pytest.mark.skipif(not os.path.exists(os.path.join(WORK, 'ansible.cfg')),
                                 reason='needs the e2e fleet of tests/e2e/run.sh')
@@ -67,7 +70,8 @@ def results(doc, task_prefix):
     """(host, result) of every task whose name starts with ``task_prefix``, in every play."""
     for play_doc in doc['plays']:
         for task in play_doc['tasks']:
-            if task['task']['name'].startswith(task_prefix):
+            # A role's task is named "<role> : <name>".
+            if task['task']['name'].split(' : ')[-1].startswith(task_prefix):
                 for host, result in task['hosts'].items():
                     yield host, result
 
@@ -107,12 +111,27 @@ def certificates_from_ca(host):
     return out
 
 
-def assert_refused_and_honest(doc):
+def held_at_the_liar(result):
+    """The CA rotation's "move on" step refusing to leave the phase while the liar has not completed it."""
+    return 'the CA rotation stays in phase' in str(result.get('msg', '')) and HOST in str(result.get('msg', ''))
+
+
+def assert_refused_and_honest(doc, hold=False):
     stats = doc['stats']
     assert stats[HOST]['failures'] == 1, stats
+    holds = []
+    for play_doc in doc['plays']:
+        for task in play_doc['tasks']:
+            for host, result in task['hosts'].items():
+                if host in HONEST and result.get('failed'):
+                    assert hold and held_at_the_liar(result), (host, task['task']['name'], result.get('msg'))
+                    holds.append(host)
+    # A CA rotation holds in its phase (one failed run_once step, reported on the batch's first
+    # host) until the liar completes it; nothing else failed on an honest host.
+    assert len(holds) == (1 if hold else 0), holds
     for host in HONEST:
         if host in stats:
-            assert stats[host]['failures'] == 0 and stats[host]['unreachable'] == 0, (host, stats)
+            assert stats[host]['failures'] == holds.count(host) and stats[host]['unreachable'] == 0, (host, stats)
     messages = [result.get('msg', '') for host, result in results(doc, 'Stop this host when the CA refused')
                 if host == HOST and result.get('failed')]
     assert len(messages) == 1, messages
@@ -160,8 +179,7 @@ def test_site_signs_the_honest_hosts_and_refuses_the_liar(site):
 
 def test_leaf_rotation_signs_the_honest_hosts_and_refuses_the_liar(site):
     _rc, _doc, digest = site
-    rc, doc = play('rotate-leaf', 'playbooks/rotate.yml', '-e', 'otlp_tls_rotate=leaf',
-                   '-e', 'otlp_tls_rotate_app_serial=100%')
+    rc, doc = play('rotate-leaf', 'playbooks/rotate.yml', '-e', 'otlp_tls_rotate=leaf', *GO_ON)
     assert rc != 0
     issued = assert_refused_and_honest(doc)
     assert 'collector-mtls:collector' in issued, issued
@@ -170,9 +188,9 @@ def test_leaf_rotation_signs_the_honest_hosts_and_refuses_the_liar(site):
 
 def test_ca_rotation_holds_at_the_liar_and_moves_nothing_there(site):
     _rc, _doc, digest = site
-    rc, doc = play('rotate-ca', 'playbooks/rotate.yml', '-e', 'otlp_tls_rotate=ca')
+    rc, doc = play('rotate-ca', 'playbooks/rotate.yml', '-e', 'otlp_tls_rotate=ca', *GO_ON)
     assert rc != 0
-    assert_refused_and_honest(doc)
+    assert_refused_and_honest(doc, hold=True)
     assert ca_digest() == digest
     with open(os.path.join(CA_DIR, 'rotation.json')) as handle:
         state = json.load(handle)
@@ -184,7 +202,7 @@ def test_ca_rotation_holds_at_the_liar_and_moves_nothing_there(site):
 
 def test_no_ca_task_and_no_passphrase_ever_reached_the_liar(site):
     listing = podman(HOST, 'sh', '-c', 'ls /var/log/otlp-forge').stdout.decode().split()
-    modules = sorted(set(re.sub(r'^[0-9T.]+-(.*)[.]payload$', r'\1', name) for name in listing))
+    modules = sorted(set(re.sub(r'^[0-9T.]+-(.*)[.]payload$', r'\1', name).split('.')[-1] for name in listing))
     # It ran modules (the stage is real), but never the CA's.
     assert 'x509_csr' in modules, modules
     assert not set(modules) & set(['x509_ca', 'x509_sign']), modules
