@@ -10,19 +10,10 @@ import fcntl
 import json
 import os
 
-import pytest
 
 from ansible_collections.otlp.tls.plugins.module_utils import ca_store, pki
 
 from .test_modules import ca_args, grant, make_csr, run_module
-
-
-@pytest.fixture
-def ca_dir(tmp_path):
-    result = run_module('x509_ca', dict(certificate_path=str(tmp_path / 'ca.crt'),
-                                        private_key_path=str(tmp_path / 'ca.key'), common_name='Unit CA'))
-    assert not result.get('failed'), result
-    return tmp_path
 
 
 def test_every_issued_certificate_is_recorded_once(ca_dir, tmp_path):

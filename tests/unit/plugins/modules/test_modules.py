@@ -14,7 +14,6 @@ import stat
 import subprocess
 import sys
 
-import pytest
 from cryptography.hazmat.primitives import serialization
 
 from ansible_collections.otlp.tls.plugins.module_utils import pki
@@ -48,14 +47,6 @@ def digest_tree(directory):
             with open(path, 'rb') as handle:
                 out[path] = (hashlib.sha256(handle.read()).hexdigest(), mode_of(path))
     return out
-
-
-@pytest.fixture
-def ca_dir(tmp_path):
-    result = run_module('x509_ca', dict(certificate_path=str(tmp_path / 'ca.crt'),
-                                        private_key_path=str(tmp_path / 'ca.key'), common_name='Unit CA'))
-    assert not result.get('failed'), result
-    return tmp_path
 
 
 def ca_args(ca_dir):

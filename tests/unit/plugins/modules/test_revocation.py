@@ -8,20 +8,11 @@ __metaclass__ = type
 
 import json
 
-import pytest
 from cryptography import x509
 
 from ansible_collections.otlp.tls.plugins.module_utils import ca_store, pki, revocation
 
 from .test_modules import ca_args, grant, make_csr, run_module
-
-
-@pytest.fixture
-def ca_dir(tmp_path):
-    result = run_module('x509_ca', dict(certificate_path=str(tmp_path / 'ca.crt'),
-                                        private_key_path=str(tmp_path / 'ca.key'), common_name='Unit CA'))
-    assert not result.get('failed'), result
-    return tmp_path
 
 
 def ca_call(ca_dir, **extra):
