@@ -42,3 +42,51 @@ options:
       - Name of the group that should own the written files.
     type: str
 '''
+
+    # What a certificate must satisfy (x509_info reports a failed check in its problems,
+    # x509_install refuses the certificate and writes nothing).
+    CHECKS = r'''
+options:
+  required_names:
+    description:
+      - Host names and IP addresses that the certificate's subjectAltNames must cover (an IP address only by an IP
+        subjectAltName, a wildcard only one label).
+    type: list
+    elements: str
+    default: []
+  profile:
+    description: Usage the certificate must allow (V(server) serverAuth, V(client) clientAuth, V(both) both).
+    type: str
+    choices: [server, client, both]
+  min_days_left:
+    description:
+      - The fewest whole days the certificate must still be valid; one that expires sooner fails this check.
+      - Every day count of otlp.tls names its unit (C(validity_days), C(renew_before_days), C(warn_before_days)).
+    type: int
+    default: 0
+'''
+
+    # Attributes of a module that only reads, entirely in its action plugin on the controller.
+    CONTROLLER = r'''
+attributes:
+  check_mode:
+    support: full
+    description: Reads only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Changes nothing, so has nothing to show.
+  action:
+    support: full
+    description: Runs entirely in the action plugin on the controller.
+'''
+
+    # Attributes of a module that reads a host and changes nothing (the plans and host_state).
+    READS = r'''
+attributes:
+  check_mode:
+    support: full
+    description: Reads only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Changes nothing, so has nothing to show.
+'''

@@ -11,12 +11,15 @@ __metaclass__ = type
 # (one file per filter, so that ansible-doc shows each filter's own).
 
 import math
-import re
 
 try:
     from urllib.parse import quote
 except ImportError:  # pragma: no cover
     from urllib import quote
+
+from ansible_collections.otlp.tls.plugins.module_utils.systemd_env import (
+    environment_file_content, environment_line, environment_problems, has_control,
+)
 
 try:
     from ansible.errors import AnsibleFilterError
@@ -52,13 +55,6 @@ def _encode(mapping, what):
 # drop-in, only into the unit's EnvironmentFile= (see otlp.tls.systemd_dropin).
 SECRET_VARIABLES = ('OTEL_EXPORTER_OTLP_HEADERS',) + tuple('OTEL_EXPORTER_OTLP_%s_HEADERS' % s.upper() for s in SIGNALS)
 SECRETS = ('include', 'exclude', 'only')
-
-# Environment variable names systemd and every SDK take: letters, digits, underscores, no leading digit.
-_ENV_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
-
-
-def _control(text):
-    return any(ord(c) < 32 or ord(c) == 127 for c in text)
 
 
 def _headers(app, name):
@@ -169,7 +165,7 @@ def exporter_env(app, collector, tls, secrets='include'):
     env.update(_headers(app, name))
     if app.get('resource_attributes'):
         env['OTEL_RESOURCE_ATTRIBUTES'] = _encode(app['resource_attributes'], 'resource attribute')
-    bad = sorted(key for key, value in env.items() if _control(str(value)))
+    bad = sorted(key for key, value in env.items() if has_control(str(value)))
     if bad:
         raise AnsibleFilterError('%s: %s would hold a control character (a newline, say), which would break the '
                                  'systemd drop-in: remove it' % (name, ', '.join(bad)))
@@ -184,55 +180,21 @@ def _check_environment(env, what):
     """Names and values systemd reads back unchanged; the message names the variable, never its value."""
     if not isinstance(env, dict):
         raise AnsibleFilterError('%s: expected a dict of variable names and values, got %s' % (what, type(env).__name__))
-    for key, value in env.items():
-        key = str(key)
-        if not _ENV_NAME.match(key):
-            raise AnsibleFilterError('%s: %r is not an environment variable name: use letters, digits and underscores, '
-                                     'not starting with a digit' % (what, key))
-        if value is None or isinstance(value, (dict, list)):
-            raise AnsibleFilterError('%s: the value of %s must be a string or a number' % (what, key))
-        if _control(str(value)):
-            raise AnsibleFilterError('%s: the value of %s holds a newline or another control character, which would '
-                                     'end the line systemd reads it from (and could add settings to the unit): '
-                                     'remove it from the value; a multi-line value (a PEM, say) belongs in a file '
-                                     'whose path you pass instead' % (what, key))
+    problems = environment_problems(env)
+    if problems:
+        raise AnsibleFilterError('%s: %s' % (what, problems[0]))
 
 
 def systemd_environment(env):
     """Lines of Environment= for a systemd unit, quoted so systemd reads the values back unchanged."""
     _check_environment(env, 'Environment=')
-    lines = []
-    for key, value in sorted((str(k), str(v)) for k, v in env.items()):
-        value = value.replace('\\', '\\\\').replace('"', '\\"').replace('%', '%%')
-        lines.append('Environment="%s=%s"' % (key, value))
-    return '\n'.join(lines)
-
-
-ENVIRONMENT_FILE_HEADER = ('# Managed by Ansible (otlp.tls): changes made here are overwritten.\n'
-                           '# Secret environment, read by systemd (EnvironmentFile=); readable by root and the unit\'s group only.\n')
-
-
-def environment_file_value(value):
-    r"""A value in double quotes as systemd's EnvironmentFile= parser reads it back unchanged.
-
-    Inside double quotes systemd turns \\, \", \$ and \` into the character and keeps every
-    other character as it is (EnvironmentFile= knows no specifiers and expands no variables).
-    plugins/modules/systemd_dropin.py writes the same text (a unit test keeps the two equal).
-    """
-    out = []
-    for char in value:
-        if char in '\\"$`':
-            out.append('\\')
-        out.append(char)
-    return '"%s"' % ''.join(out)
+    return '\n'.join(environment_line(key, value) for key, value in sorted((str(k), v) for k, v in env.items()))
 
 
 def systemd_environment_file(env):
     """The content of a file for EnvironmentFile=: NAME="value" lines, sorted, under a header comment."""
     _check_environment(env, 'EnvironmentFile=')
-    lines = ['%s=%s\n' % (key, environment_file_value(value))
-             for key, value in sorted((str(k), str(v)) for k, v in env.items())]
-    return ENVIRONMENT_FILE_HEADER + ''.join(lines)
+    return environment_file_content(env)
 
 
 DROPIN_HEADER = ('# Managed by Ansible (otlp.tls.exporter): changes made here are overwritten.\n'

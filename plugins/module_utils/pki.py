@@ -24,6 +24,8 @@ import hashlib
 import ipaddress
 import re
 
+from ansible_collections.otlp.tls.plugins.module_utils import renewal
+
 try:
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature
@@ -681,39 +683,36 @@ def certificate_info(cert, now=None):
     }
 
 
+def certificate_facts(cert, issuer=None):
+    """What the renewal decision (module_utils/renewal.py) reads of ``cert``, JSON-friendly.
+
+    ``issuer_sha256`` is the fingerprint of ``issuer`` when its key verifies ``cert``'s
+    signature, else None: it is never taken from names or key identifiers alone.
+    """
+    dns, ips = sans_of(cert)
+    return dict(subject=describe_name(cert.subject), dns_names=dns, ip_addresses=ips, profile=profile_of(cert),
+                not_after=not_after(cert).strftime('%Y-%m-%dT%H:%M:%SZ'),
+                public_key_sha256=public_key_fingerprint(cert.public_key()),
+                issuer_sha256=certificate_fingerprint(issuer) if issuer is not None and is_signed_by(cert, issuer)
+                else None)
+
+
 def reissue_reasons(existing, want, ca_cert, profile, renew_before_days, now=None):
-    """Why ``existing`` can not stay in place of the certificate ``want`` describes.
+    """Why ``existing`` can not stay in place of the certificate ``want`` describes (renewal.renewal_reasons).
 
     ``want`` is a Grant plus the public key, given as ``(grant, public_key)``, or a CSR (whose
-    subject and SANs are then what is wanted). An empty list means the certificate is still
-    good: issued by the current CA, for the same key, subject, SANs and profile, and not
-    expiring within ``renew_before_days``. This is the single idempotence rule of the signer.
+    subject and SANs are then what is wanted). An empty list means the certificate is still good.
     """
-    now = now or utcnow()
     if isinstance(want, tuple):
         grant, public_key = want
-        subject, sans = grant.subject, (grant.dns, grant.ips)
+        subject, (dns, ips) = grant.subject, (grant.dns, grant.ips)
     else:
-        public_key, subject, sans = want.public_key(), want.subject, sans_of(want)
-    reasons = []
-    if existing is None:
-        return ['no certificate yet']
-    if not is_signed_by(existing, ca_cert):
-        reasons.append('not issued by the current CA')
-    if public_key_der(existing.public_key()) != public_key_der(public_key):
-        reasons.append('the host key changed')
-    if existing.subject != subject:
-        reasons.append('subject changed (%s -> %s)' % (describe_name(existing.subject), describe_name(subject)))
-    have = sans_of(existing)
-    if have != tuple(sans):
-        reasons.append('subjectAltNames changed (%s -> %s)' % (
-            ','.join(have[0] + have[1]) or 'none', ','.join(sans[0] + sans[1]) or 'none'))
-    if profile_of(existing) != profile:
-        reasons.append('profile changed (%s -> %s)' % (profile_of(existing), profile))
-    left = not_after(existing) - now
-    if left <= datetime.timedelta(days=renew_before_days):
-        reasons.append('expires in %d days, within renew_before (%d days)' % (left.days, renew_before_days))
-    return reasons
+        public_key, subject, (dns, ips) = want.public_key(), want.subject, sans_of(want)
+    facts = certificate_facts(existing, ca_cert) if existing is not None else None
+    return renewal.renewal_reasons(facts, dict(subject=describe_name(subject), dns_names=dns, ip_addresses=ips,
+                                               profile=profile),
+                                   now or utcnow(), renew_before_days, certificate_fingerprint(ca_cert),
+                                   public_key_fingerprint(public_key))
 
 
 def covers_name(cert_or_sans, name):

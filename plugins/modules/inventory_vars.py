@@ -26,16 +26,8 @@ description:
   - Runs on the controller only; connects to no host.
 author:
   - otlp.tls maintainers (@otlp-tls)
-attributes:
-  check_mode:
-    support: full
-    description: Reads only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so has nothing to show.
-  action:
-    support: full
-    description: Runs entirely in the action plugin on the controller.
+extends_documentation_fragment:
+  - otlp.tls.common.controller
 options:
   hosts:
     description: Inventory host names, for example C(ansible_play_batch) or C([inventory_hostname]).

@@ -129,10 +129,8 @@ EXAMPLES = r'''
 - name: An API key as a header, in a file only root and the unit's group can read
   otlp.tls.systemd_dropin:
     dropins:
-      - unit: checkout.service
-        content: |
-          [Service]
-          Environment="OTEL_EXPORTER_OTLP_ENDPOINT=https://collector1:4317"
+      - content: "[Service]\nEnvironment=\"OTEL_EXPORTER_OTLP_ENDPOINT=https://collector1:4317\"\n"
+        unit: checkout.service
         secret_environment:
           OTEL_EXPORTER_OTLP_HEADERS: "x-api-key={{ vault_checkout_api_key }}"
         secret_group: checkout
@@ -177,21 +175,19 @@ restarted:
 import os
 import re
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
+from ansible_collections.otlp.tls.plugins.module_utils.common import run_module
 from ansible_collections.otlp.tls.plugins.module_utils.files import FileProblem, ensure_directory, read_file, write_file
+from ansible_collections.otlp.tls.plugins.module_utils.systemd_env import (
+    environment_file_content, environment_problems, masked, parse_environment_file,
+)
 
 # systemd unit names: letters, digits and :-_.\@ (systemd.unit(5)); no path separators.
 UNIT_NAME = re.compile(r'^[A-Za-z0-9:_.\\@-]+$')
 UNIT_TYPES = ('service', 'socket', 'timer', 'path', 'mount', 'target', 'slice', 'scope')
-# Environment variable names: letters, digits, underscores, no leading digit.
-ENV_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
 # A directory systemd takes verbatim in EnvironmentFile= (no specifier %, no whitespace, no quotes).
 SAFE_DIR = re.compile(r'^/[A-Za-z0-9._/@:+-]*$')
-MASK = '********'
-ENVIRONMENT_FILE_HEADER = ('# Managed by Ansible (otlp.tls): changes made here are overwritten.\n'
-                           '# Secret environment, read by systemd (EnvironmentFile=); readable by root and the unit\'s group only.\n')
 
 
 def unit_name(name):
@@ -200,133 +196,6 @@ def unit_name(name):
     if not name or not UNIT_NAME.match(name) or name.startswith('.'):
         return None
     return name if '.' in name and name.rsplit('.', 1)[1] in UNIT_TYPES else name + '.service'
-
-
-def has_control(text):
-    return any(ord(c) < 32 or ord(c) == 127 for c in text)
-
-
-def environment_file_value(value):
-    r"""A value in double quotes as systemd's EnvironmentFile= parser reads it back unchanged.
-
-    Inside double quotes systemd turns \\, \", \$ and \` into the character and keeps every
-    other character as it is (EnvironmentFile= knows no specifiers and expands no variables).
-    The otlp.tls.systemd_environment_file filter writes the same text (a unit test keeps them equal).
-    """
-    out = []
-    for char in value:
-        if char in '\\"$`':
-            out.append('\\')
-        out.append(char)
-    return '"%s"' % ''.join(out)
-
-
-def environment_file_content(env):
-    """NAME="value" lines, sorted, under a header comment."""
-    return ENVIRONMENT_FILE_HEADER + ''.join(
-        '%s=%s\n' % (key, environment_file_value(value)) for key, value in sorted(env.items()))
-
-
-def parse_environment_file(text):
-    r"""The variables of an EnvironmentFile= as systemd reads them: [(name, value)] in file order.
-
-    A port of parse_env_file_internal() (systemd src/basic/env-file.c): comments start with # or ;
-    at the start of a line; unquoted values take backslash escapes and lose trailing whitespace;
-    '...' is verbatim; "..." unescapes \\ \" \$ \` and keeps any other backslash; a backslash before
-    a newline continues the line; quoted parts and what follows them are joined.
-    """
-    whitespace, newline = ' \t\n\r', '\n\r'
-    out = []
-    state, key, value = 'pre_key', [], None
-    last_key_ws = last_value_ws = None
-
-    def push():
-        name = ''.join(key[:last_key_ws] if last_key_ws is not None else key)
-        out.append((name, ''.join(value or [])))
-
-    for char in text:
-        if state == 'pre_key':
-            if char in '#;':
-                state = 'comment'
-            elif char not in whitespace:
-                state, key, value, last_key_ws = 'key', [char], None, None
-        elif state == 'key':
-            if char in newline:
-                state = 'pre_key'
-            elif char == '=':
-                state, value, last_value_ws = 'pre_value', [], None
-            else:
-                if char not in whitespace:
-                    last_key_ws = None
-                elif last_key_ws is None:
-                    last_key_ws = len(key)
-                key.append(char)
-        elif state == 'pre_value':
-            if char in newline:
-                push()
-                state = 'pre_key'
-            elif char == "'":
-                state = 'single'
-            elif char == '"':
-                state = 'double'
-            elif char == '\\':
-                state = 'value_escape'
-            elif char not in whitespace:
-                state = 'value'
-                value.append(char)
-        elif state == 'value':
-            if char in newline:
-                if last_value_ws is not None:
-                    del value[last_value_ws:]
-                push()
-                state = 'pre_key'
-            elif char == '\\':
-                state, last_value_ws = 'value_escape', None
-            else:
-                if char not in whitespace:
-                    last_value_ws = None
-                elif last_value_ws is None:
-                    last_value_ws = len(value)
-                value.append(char)
-        elif state == 'value_escape':
-            state = 'value'
-            if char not in newline:
-                value.append(char)
-        elif state == 'single':
-            if char == "'":
-                state = 'pre_value'
-            else:
-                value.append(char)
-        elif state == 'double':
-            if char == '"':
-                state = 'pre_value'
-            elif char == '\\':
-                state = 'double_escape'
-            else:
-                value.append(char)
-        elif state == 'double_escape':
-            state = 'double'
-            if char in '"\\`$':
-                value.append(char)
-            elif char != '\n':
-                value.extend(['\\', char])
-        elif state == 'comment':
-            if char == '\\':
-                state = 'comment_escape'
-            elif char in newline:
-                state = 'pre_key'
-        elif state == 'comment_escape':
-            state = 'pre_key' if char in newline else 'comment'
-    if state in ('pre_value', 'value', 'value_escape', 'single', 'double', 'double_escape'):
-        if state == 'value' and last_value_ws is not None:
-            del value[last_value_ws:]
-        push()
-    return out
-
-
-def masked(env, changed=()):
-    """The environment file as the diff shows it: names, and every value masked."""
-    return ''.join('%s=%s%s\n' % (key, MASK, ' (new value)' if key in changed else '') for key in sorted(env))
 
 
 def check_arguments(params):
@@ -341,16 +210,8 @@ def check_arguments(params):
         elif unit in units:
             problems.append('the unit %s appears twice in dropins: give each unit one drop-in' % unit)
         units.append(unit)
-        for key, value in sorted((item.get('secret_environment') or {}).items()):
-            if not ENV_NAME.match(key):
-                problems.append('dropins[%d].secret_environment: %r is not an environment variable name (letters, '
-                                'digits and underscores, not starting with a digit)' % (index, key))
-            elif value is None or isinstance(value, (dict, list)):
-                problems.append('dropins[%d].secret_environment: the value of %s must be a string or a number'
-                                % (index, key))
-            elif has_control(to_text(value)):
-                problems.append('dropins[%d].secret_environment: the value of %s holds a newline or another control '
-                                'character, which systemd would not read back as one value: remove it' % (index, key))
+        problems.extend('dropins[%d].secret_environment: %s' % (index, problem)
+                        for problem in environment_problems(item.get('secret_environment') or {}))
         if item.get('secret_environment') and not re.match(r'^[A-Za-z0-9_.-]+$', item.get('secret_group') or ''):
             problems.append('dropins[%d].secret_group %r is not a group name' % (index, item.get('secret_group')))
     extra = []
@@ -504,27 +365,20 @@ def run(module):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            dropins=dict(type='list', elements='dict', required=True, options=dict(
-                unit=dict(type='str', required=True),
-                content=dict(type='str', required=True),
-                secret_environment=dict(type='dict', default={}, no_log=True),
-                # A group name, not a secret (validate-modules asks because of the name).
-                secret_group=dict(type='str', default='root', no_log=False),
-            )),
-            name=dict(type='str', default='50-otlp-tls.conf'),
-            restart=dict(type='bool', default=True),
-            restart_units=dict(type='list', elements='str', default=[]),
-            systemd_dir=dict(type='path', default='/etc/systemd/system'),
-            environment_dir=dict(type='path', default='/etc/otlp-tls/env'),
-        ),
-        supports_check_mode=True,
-    )
-    try:
-        module.exit_json(**run(module))
-    except FileProblem as exc:
-        module.fail_json(msg=to_text(exc))
+    run_module(dict(
+        dropins=dict(type='list', elements='dict', required=True, options=dict(
+            unit=dict(type='str', required=True),
+            content=dict(type='str', required=True),
+            secret_environment=dict(type='dict', default={}, no_log=True),
+            # A group name, not a secret (validate-modules asks because of the name).
+            secret_group=dict(type='str', default='root', no_log=False),
+        )),
+        name=dict(type='str', default='50-otlp-tls.conf'),
+        restart=dict(type='bool', default=True),
+        restart_units=dict(type='list', elements='str', default=[]),
+        systemd_dir=dict(type='path', default='/etc/systemd/system'),
+        environment_dir=dict(type='path', default='/etc/otlp-tls/env'),
+    ), run, needs_cryptography=False)
 
 
 if __name__ == '__main__':

@@ -44,9 +44,12 @@ options:
   server_name:
     description: Name sent as SNI and checked against the server certificate. Default O(host).
     type: str
-  ca_path:
-    description: Trust bundle to verify the server with. Without it the server certificate is read but not verified.
+  trust_bundle_path:
+    description:
+      - Trust bundle to verify the server with. Without it the server certificate is read but not verified.
+      - Named C(trust_bundle_path) in every otlp.tls module; C(ca_path) and C(ca_file) are other names for it.
     type: path
+    aliases: [ca_path, ca_file]
   client_certificate_path:
     description: Client certificate (mTLS).
     type: path
@@ -68,7 +71,7 @@ EXAMPLES = r'''
   otlp.tls.tls_probe:
     host: collector1
     port: 4317
-    ca_path: /etc/otlp-tls/checkout/ca.pem
+    trust_bundle_path: /etc/otlp-tls/checkout/ca.pem
     client_certificate_path: /etc/otlp-tls/checkout/cert.pem
     client_private_key_path: /etc/otlp-tls/checkout/key.pem
   register: probe
@@ -86,7 +89,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 ok:
-  description: The connection, the verification (with O(ca_path)) and the server's acceptance of the client all succeeded.
+  description: The connection, the verification (with O(trust_bundle_path)) and the server's acceptance of the client all succeeded.
   returned: always
   type: bool
 stage:
@@ -106,7 +109,7 @@ alpn:
   returned: when the handshake completed
   type: str
 verified:
-  description: Whether the server certificate verified against O(ca_path) for O(server_name).
+  description: Whether the server certificate verified against O(trust_bundle_path) for O(server_name).
   returned: always
   type: bool
 peer:
@@ -119,10 +122,10 @@ peer:
 import socket
 import ssl
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.otlp.tls.plugins.module_utils import pki
+from ansible_collections.otlp.tls.plugins.module_utils.common import ModuleFailure, run_module
 
 HTTP2_PREFACE = b'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n' + b'\x00\x00\x00\x04\x00\x00\x00\x00\x00'
 
@@ -166,8 +169,8 @@ def probe(params):
         der = conn.getpeercert(binary_form=True)
         result['peer'] = describe(der)
         result['stage'] = 'verify'
-        if params['ca_path']:
-            problem = verify(der, params['ca_path'], name)
+        if params['trust_bundle_path']:
+            problem = verify(der, params['trust_bundle_path'], name)
             if problem:
                 result['error'] = problem
                 conn.close()
@@ -210,26 +213,26 @@ def verify(der, ca_path, name):
     return 'cryptography is missing on this host: cannot verify'
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            host=dict(type='str', required=True),
-            port=dict(type='int', required=True),
-            server_name=dict(type='str'),
-            ca_path=dict(type='path'),
-            client_certificate_path=dict(type='path'),
-            client_private_key_path=dict(type='path', no_log=False),
-            timeout=dict(type='float', default=5),
-            fail_on_error=dict(type='bool', default=False),
-        ),
-        required_together=[('client_certificate_path', 'client_private_key_path')],
-        supports_check_mode=True,
-    )
+def run(module):
     result = probe(module.params)
     if module.params['fail_on_error'] and not result['ok']:
-        module.fail_json(msg='%s:%d: %s' % (module.params['host'], module.params['port'], to_text(result['error'])),
-                         **dict((k, v) for k, v in result.items() if k != 'error'))
-    module.exit_json(changed=False, **result)
+        raise ModuleFailure('%s:%d: %s' % (module.params['host'], module.params['port'], to_text(result['error'])),
+                            **dict((k, v) for k, v in result.items() if k != 'error'))
+    return dict(result, changed=False)
+
+
+def main():
+    # Without cryptography the handshake still runs; the certificate is then neither read nor verified.
+    run_module(dict(
+        host=dict(type='str', required=True),
+        port=dict(type='int', required=True),
+        server_name=dict(type='str'),
+        trust_bundle_path=dict(type='path', aliases=['ca_path', 'ca_file']),
+        client_certificate_path=dict(type='path'),
+        client_private_key_path=dict(type='path', no_log=False),
+        timeout=dict(type='float', default=5),
+        fail_on_error=dict(type='bool', default=False),
+    ), run, needs_cryptography=False, required_together=[('client_certificate_path', 'client_private_key_path')])
 
 
 if __name__ == '__main__':

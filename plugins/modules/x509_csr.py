@@ -187,12 +187,12 @@ staged_key_promoted:
 import os
 import stat
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.otlp.tls.plugins.module_utils import pki
+from ansible_collections.otlp.tls.plugins.module_utils.common import argument_spec, run_module
 from ansible_collections.otlp.tls.plugins.module_utils.files import (
-    FileProblem, check_parent, ensure_directory, move_into_place, octal_mode, read_file, staged_key_path, write_file,
+    check_parent, ensure_directory, move_into_place, octal_mode, read_file, staged_key_path, write_file,
 )
 
 
@@ -359,34 +359,24 @@ def run(module):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            private_key_path=dict(type='path', required=True),
-            key_type=dict(type='str', default='ec-p256', choices=list(pki.KEY_TYPES)),
-            rotate_key=dict(type='bool', default=False),
-            mode=dict(type='str', default='0600'),
-            owner=dict(type='str'),
-            group=dict(type='str'),
-            common_name=dict(type='str', required=True),
-            organization=dict(type='str'),
-            dns_names=dict(type='list', elements='str', default=[]),
-            ip_addresses=dict(type='list', elements='str', default=[]),
-            subject_alt_names=dict(type='list', elements='str', default=[]),
-            profile=dict(type='str', choices=list(pki.PROFILES)),
-            certificate_path=dict(type='path'),
-            create_directory=dict(type='bool', default=False),
-            directory_owner=dict(type='str'),
-            directory_group=dict(type='str'),
-            directory_mode=dict(type='str', default='0750'),
-        ),
-        supports_check_mode=True,
-    )
-    if not pki.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib('cryptography'), exception=str(pki.CRYPTOGRAPHY_IMPORT_ERROR))
-    try:
-        module.exit_json(**run(module))
-    except (pki.PKIError, FileProblem) as exc:
-        module.fail_json(msg=to_text(exc))
+    run_module(argument_spec(
+        ('files',),
+        private_key_path=dict(type='path', required=True),
+        key_type=dict(type='str', default='ec-p256', choices=list(pki.KEY_TYPES)),
+        rotate_key=dict(type='bool', default=False),
+        mode=dict(type='str', default='0600'),
+        common_name=dict(type='str', required=True),
+        organization=dict(type='str'),
+        dns_names=dict(type='list', elements='str', default=[]),
+        ip_addresses=dict(type='list', elements='str', default=[]),
+        subject_alt_names=dict(type='list', elements='str', default=[]),
+        profile=dict(type='str', choices=list(pki.PROFILES)),
+        certificate_path=dict(type='path'),
+        create_directory=dict(type='bool', default=False),
+        directory_owner=dict(type='str'),
+        directory_group=dict(type='str'),
+        directory_mode=dict(type='str', default='0750'),
+    ), run)
 
 
 if __name__ == '__main__':

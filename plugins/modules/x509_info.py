@@ -20,20 +20,16 @@ description:
   - Never returns key material; for a key it returns its format, type, mode and owner.
 author:
   - otlp.tls maintainers (@otlp-tls)
-requirements:
-  - cryptography >= 3.3 on the host that runs the module (Debian 12 python3-cryptography 38 works)
+extends_documentation_fragment:
+  - otlp.tls.common
+  - otlp.tls.common.checks
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: The module only reads.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
-  platform:
-    description: Target OS/families that can be operated against.
-    support: N/A
-    platforms: posix
+    details: The module only reads; it has nothing to show.
 options:
   certificate_path:
     description: Path of the certificate (PEM or DER). When a bundle, the first certificate is the one described.
@@ -49,21 +45,11 @@ options:
     description: Path of intermediate certificates to use when verifying.
     type: path
   trust_bundle_path:
-    description: Path of the CA bundle to verify the certificate against.
+    description:
+      - Path of the CA bundle to verify the certificate against.
+      - Named C(trust_bundle_path) in every otlp.tls module; C(ca_path) and C(ca_file) are other names for it.
     type: path
-  required_names:
-    description: Names the subjectAltNames must cover; a missing one is reported in RV(problems).
-    type: list
-    elements: str
-    default: []
-  profile:
-    description: Usage the certificate must allow; a missing one is reported in RV(problems).
-    type: str
-    choices: [server, client, both]
-  min_days_left:
-    description: Report a certificate that expires within this many days in RV(problems).
-    type: int
-    default: 0
+    aliases: [ca_path, ca_file]
 '''
 
 EXAMPLES = r'''
@@ -183,11 +169,11 @@ import os
 import pwd
 import stat
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.otlp.tls.plugins.module_utils import pki
-from ansible_collections.otlp.tls.plugins.module_utils.files import FileProblem, read_file
+from ansible_collections.otlp.tls.plugins.module_utils.common import argument_spec, run_module
+from ansible_collections.otlp.tls.plugins.module_utils.files import read_file
 
 
 def file_owner(path):
@@ -254,25 +240,14 @@ def run(module):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            certificate_path=dict(type='path', required=True),
-            private_key_path=dict(type='path', no_log=False),
-            private_key_passphrase=dict(type='str', no_log=True),
-            chain_path=dict(type='path'),
-            trust_bundle_path=dict(type='path'),
-            required_names=dict(type='list', elements='str', default=[]),
-            profile=dict(type='str', choices=list(pki.PROFILES)),
-            min_days_left=dict(type='int', default=0),
-        ),
-        supports_check_mode=True,
-    )
-    if not pki.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib('cryptography'), exception=str(pki.CRYPTOGRAPHY_IMPORT_ERROR))
-    try:
-        module.exit_json(**run(module))
-    except (pki.PKIError, FileProblem) as exc:
-        module.fail_json(msg=to_text(exc))
+    run_module(argument_spec(
+        ('checks',),
+        certificate_path=dict(type='path', required=True),
+        private_key_path=dict(type='path', no_log=False),
+        private_key_passphrase=dict(type='str', no_log=True),
+        chain_path=dict(type='path'),
+        trust_bundle_path=dict(type='path', aliases=['ca_path', 'ca_file']),
+    ), run)
 
 
 if __name__ == '__main__':

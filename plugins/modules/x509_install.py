@@ -36,6 +36,7 @@ author:
 extends_documentation_fragment:
   - otlp.tls.common
   - otlp.tls.common.files
+  - otlp.tls.common.checks
 options:
   certificate:
     description: The certificate, PEM.
@@ -60,8 +61,11 @@ options:
     type: str
     default: ''
   trust_bundle_path:
-    description: Where to write O(trust_bundle).
+    description:
+      - Where to write O(trust_bundle).
+      - Named C(trust_bundle_path) in every otlp.tls module; C(ca_path) and C(ca_file) are other names for it.
     type: path
+    aliases: [ca_path, ca_file]
   private_key_path:
     description:
       - Path of the private key that belongs to the certificate.
@@ -83,19 +87,6 @@ options:
     description: Mode of the certificate, chain and bundle files.
     type: str
     default: '0644'
-  required_names:
-    description: Host names and IP addresses that the certificate's subjectAltNames must cover.
-    type: list
-    elements: str
-    default: []
-  profile:
-    description: Usage the certificate must allow (V(server) serverAuth, V(client) clientAuth, V(both)).
-    type: str
-    choices: [server, client, both]
-  min_days_left:
-    description: Refuse a certificate that expires within this many days.
-    type: int
-    default: 0
 '''
 
 EXAMPLES = r'''
@@ -145,10 +136,8 @@ staged_private_key_installed:
   type: bool
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.common.text.converters import to_text
-
 from ansible_collections.otlp.tls.plugins.module_utils import pki
+from ansible_collections.otlp.tls.plugins.module_utils.common import argument_spec, run_module
 from ansible_collections.otlp.tls.plugins.module_utils.files import (
     FileProblem, check_parent, move_into_place, read_file, staged_key_path, write_file,
 )
@@ -299,34 +288,21 @@ def run(module):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            certificate=dict(type='str', required=True),
-            certificate_path=dict(type='path', required=True),
-            chain=dict(type='str', default=''),
-            chain_path=dict(type='path'),
-            fullchain_path=dict(type='path'),
-            trust_bundle=dict(type='str', default=''),
-            trust_bundle_path=dict(type='path'),
-            private_key_path=dict(type='path', required=True, no_log=False),
-            private_key=dict(type='str', no_log=True),
-            private_key_passphrase=dict(type='str', no_log=True),
-            private_key_mode=dict(type='str', default='0600', no_log=False),
-            mode=dict(type='str', default='0644'),
-            owner=dict(type='str'),
-            group=dict(type='str'),
-            required_names=dict(type='list', elements='str', default=[]),
-            profile=dict(type='str', choices=list(pki.PROFILES)),
-            min_days_left=dict(type='int', default=0),
-        ),
-        supports_check_mode=True,
-    )
-    if not pki.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib('cryptography'), exception=str(pki.CRYPTOGRAPHY_IMPORT_ERROR))
-    try:
-        module.exit_json(**run(module))
-    except (pki.PKIError, FileProblem) as exc:
-        module.fail_json(msg=to_text(exc))
+    run_module(argument_spec(
+        ('files', 'checks'),
+        certificate=dict(type='str', required=True),
+        certificate_path=dict(type='path', required=True),
+        chain=dict(type='str', default=''),
+        chain_path=dict(type='path'),
+        fullchain_path=dict(type='path'),
+        trust_bundle=dict(type='str', default=''),
+        trust_bundle_path=dict(type='path', aliases=['ca_path', 'ca_file']),
+        private_key_path=dict(type='path', required=True, no_log=False),
+        private_key=dict(type='str', no_log=True),
+        private_key_passphrase=dict(type='str', no_log=True),
+        private_key_mode=dict(type='str', default='0600', no_log=False),
+        mode=dict(type='str', default='0644'),
+    ), run)
 
 
 if __name__ == '__main__':

@@ -24,7 +24,7 @@ description:
     the CA certificate and O(permitted_dns_domains)/O(permitted_ip_ranges)) or that holds a wildcard name without
     O(allow_wildcards). The other requests are signed; the refused ones are returned in RV(refused).
   - For each request, an existing certificate is kept when it is issued by the current CA, is for the same key, subject,
-    subjectAltNames and profile, and does not expire within O(renew_before) days. Otherwise a new certificate is issued and
+    subjectAltNames and profile, and does not expire within O(renew_before_days) days. Otherwise a new certificate is issued and
     the reasons are returned.
   - Writes nothing. Only requests that got a new certificate count as changed.
 author:
@@ -53,10 +53,14 @@ options:
     description: Default lifetime of new certificates, in days.
     type: int
     default: 365
-  renew_before:
-    description: Default number of days before expiry at which a certificate is re-issued.
+  renew_before_days:
+    description:
+      - Default number of days before expiry at which a certificate is re-issued.
+      - Every day count of otlp.tls names its unit (O(validity_days), O(renew_before_days)); C(renew_before) is the
+        older name.
     type: int
     default: 30
+    aliases: [renew_before]
   force:
     description: Re-issue every certificate, whether it is still good or not (leaf rotation).
     type: bool
@@ -137,9 +141,10 @@ options:
       validity_days:
         description: Lifetime of a new certificate for this request; defaults to O(validity_days).
         type: int
-      renew_before:
-        description: Renewal threshold for this request; defaults to O(renew_before).
+      renew_before_days:
+        description: Renewal threshold for this request, in days; defaults to O(renew_before_days).
         type: int
+        aliases: [renew_before]
       force:
         description: Re-issue this certificate even when it is still good.
         type: bool
@@ -151,7 +156,7 @@ EXAMPLES = r'''
   otlp.tls.x509_sign:
     ca_certificate_path: /srv/otlp-ca/ca.crt
     ca_private_key_path: /srv/otlp-ca/ca.key
-    renew_before: 30
+    renew_before_days: 30
     permitted_dns_domains: [example.internal]
     requests:
       - name: collector1:collector
@@ -216,37 +221,19 @@ refused:
   returned: success
   type: dict
 chain:
-  description: The CA certificate that issued the certificates, PEM.
+  description: The CA certificates that verify the issued certificates, issuer first, PEM (the signing CA).
   returned: success
   type: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.common.text.converters import to_text
-
 import os
 
-from ansible_collections.otlp.tls.plugins.module_utils import ca_store, pki, revocation
-from ansible_collections.otlp.tls.plugins.module_utils.files import FileProblem, read_file
+from ansible.module_utils.common.text.converters import to_text
 
-
-def load_ca(params):
-    cert_path, key_path = params['ca_certificate_path'], params['ca_private_key_path']
-    cert_data = read_file(cert_path, 'CA certificate')
-    key_data = read_file(key_path, 'CA private key')
-    if cert_data is None or key_data is None:
-        raise FileProblem('the CA is incomplete (%s%s): run the otlp.tls.ca role or x509_ca first' % (
-            'certificate %s missing' % cert_path if cert_data is None else '',
-            ' key %s missing' % key_path if key_data is None else ''))
-    ca_cert = pki.load_certificate(cert_data, 'CA certificate %s' % cert_path)
-    ca_key = pki.load_private_key(key_data, params['ca_private_key_passphrase'], 'CA private key %s' % key_path)
-    if not pki.key_matches_certificate(ca_key, ca_cert):
-        raise pki.PKIError('the CA key %s and certificate %s do not belong together: restore the matching pair'
-                           % (key_path, cert_path))
-    if pki.not_after(ca_cert) <= pki.utcnow():
-        raise pki.PKIError('the CA certificate %s expired on %s: rotate the CA before signing'
-                           % (cert_path, pki.not_after(ca_cert).strftime('%Y-%m-%d')))
-    return ca_key, ca_cert
+from ansible_collections.otlp.tls.plugins.module_utils import ca_store, pki, renewal, revocation
+from ansible_collections.otlp.tls.plugins.module_utils.common import argument_spec, run_module
+from ansible_collections.otlp.tls.plugins.module_utils.files import read_file
+from ansible_collections.otlp.tls.plugins.module_utils.signer import LocalCABackend
 
 
 # A CSR or certificate for an RSA 4096 key with a few names is under 4 KiB.
@@ -266,14 +253,15 @@ def check_request(request, params, ca_constraints):
     settings = dict(
         profile=request['profile'] or params['profile'],
         validity_days=request['validity_days'] if request['validity_days'] is not None else params['validity_days'],
-        renew_before=request['renew_before'] if request['renew_before'] is not None else params['renew_before'],
+        renew_before_days=(request['renew_before_days'] if request['renew_before_days'] is not None
+                           else params['renew_before_days']),
         force=request['force'] or params['force'],
     )
     if settings['validity_days'] < 1:
         raise pki.PKIError('%s: validity_days must be at least 1, got %d' % (label, settings['validity_days']))
-    if not 0 <= settings['renew_before'] < settings['validity_days']:
-        raise pki.PKIError('%s: renew_before (%d) must be at least 0 and below validity_days (%d), or every run '
-                           're-issues the certificate' % (label, settings['renew_before'], settings['validity_days']))
+    if not 0 <= settings['renew_before_days'] < settings['validity_days']:
+        raise pki.PKIError('%s: renew_before_days (%d) must be at least 0 and below validity_days (%d), or every run '
+                           're-issues the certificate' % (label, settings['renew_before_days'], settings['validity_days']))
     try:
         grant = pki.Grant(request['common_name'], request['organization'], request['subject_alt_names'],
                           settings['profile'])
@@ -306,6 +294,7 @@ def check_request(request, params, ca_constraints):
 
 
 def ledger_record(request, grant, cert, ca_cert, reasons, now):
+    """The ledger line of one certificate issued (public facts only)."""
     info = pki.certificate_info(cert, now)
     host, _sep, entry = request['name'].partition(':')
     return dict(serial=info['serial_number'], host=request.get('host') or host,
@@ -327,11 +316,14 @@ def run(module):
     ledger = params['ledger_path']
     lock_dir = os.path.dirname(ledger) if ledger else os.path.dirname(params['ca_certificate_path'])
     with ca_store.CALock(lock_dir, params['lock_timeout'], 'x509_sign', module.check_mode):
-        return sign_all(module, params, ledger)
+        backend = LocalCABackend(params['ca_certificate_path'], params['ca_private_key_path'],
+                                 params['ca_private_key_passphrase']).open()
+        return sign_all(module, params, ledger, backend)
 
 
-def sign_all(module, params, ledger):
-    ca_key, ca_cert = load_ca(params)
+def sign_all(module, params, ledger, backend):
+    """Policy, renewal decision and signing of every request; one refused request never stops the others."""
+    ca_cert = backend.issuer()
     ca_constraints = pki.name_constraints_of(ca_cert)
     now = pki.utcnow()
     revocations = revocation.load_state(read_file(params['revocation_path'], 'revocation list')
@@ -345,14 +337,14 @@ def sign_all(module, params, ledger):
             continue
         try:
             grant, csr, existing, settings = check_request(request, params, ca_constraints)
-            public_key = csr.public_key()
-            reasons = pki.reissue_reasons(existing, (grant, public_key), ca_cert, grant.profile,
-                                          settings['renew_before'], now)
+            facts = pki.certificate_facts(existing, ca_cert) if existing is not None else None
+            reasons = renewal.renewal_reasons(facts, grant, now, settings['renew_before_days'],
+                                              pki.certificate_fingerprint(ca_cert),
+                                              pki.public_key_fingerprint(csr.public_key()))
             if settings['force'] and not reasons:
                 reasons = ['force requested']
             if reasons:
-                cert = pki.issue_certificate(public_key, grant.subject, grant.dns, grant.ips, grant.profile,
-                                             settings['validity_days'], ca_key, ca_cert, now)
+                cert = backend.issue(csr, grant, settings['validity_days'], now)
                 issued.append(name)
                 records.append(ledger_record(request, grant, cert, ca_cert, reasons, now))
             else:
@@ -374,7 +366,7 @@ def sign_all(module, params, ledger):
     if ledger and not module.check_mode:
         recorded = ca_store.append_ledger(ledger, records)
     result = dict(changed=bool(issued), certificates=certificates, issued=issued, kept=kept, refused=refused,
-                  revoked=revoked, recorded=recorded, chain=to_text(pki.certificate_pem(ca_cert)))
+                  revoked=revoked, recorded=recorded, chain=backend.bundle())
     for name in sorted(refused):
         module.warn('not signed: %s' % refused[name])
     if revoked:
@@ -386,44 +378,33 @@ def sign_all(module, params, ledger):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            ca_certificate_path=dict(type='path', required=True),
-            ca_private_key_path=dict(type='path', required=True),
-            ca_private_key_passphrase=dict(type='str', no_log=True),
-            profile=dict(type='str', default='server', choices=list(pki.PROFILES)),
-            validity_days=dict(type='int', default=365),
-            renew_before=dict(type='int', default=30),
+    run_module(argument_spec(
+        ('name_constraints', 'lock'),
+        ca_certificate_path=dict(type='path', required=True),
+        ca_private_key_path=dict(type='path', required=True),
+        ca_private_key_passphrase=dict(type='str', no_log=True),
+        profile=dict(type='str', default='server', choices=list(pki.PROFILES)),
+        validity_days=dict(type='int', default=365),
+        renew_before_days=dict(type='int', default=30, aliases=['renew_before']),
+        force=dict(type='bool', default=False),
+        allow_wildcards=dict(type='bool', default=False),
+        ledger_path=dict(type='path'),
+        revocation_path=dict(type='path'),
+        requests=dict(type='list', elements='dict', required=True, options=dict(
+            name=dict(type='str', required=True),
+            host=dict(type='str'),
+            entry=dict(type='str'),
+            csr=dict(type='str', required=True),
+            common_name=dict(type='str', required=True),
+            organization=dict(type='str'),
+            subject_alt_names=dict(type='list', elements='str', default=[]),
+            existing_certificate=dict(type='str', default=''),
+            profile=dict(type='str', choices=list(pki.PROFILES)),
+            validity_days=dict(type='int'),
+            renew_before_days=dict(type='int', aliases=['renew_before']),
             force=dict(type='bool', default=False),
-            allow_wildcards=dict(type='bool', default=False),
-            permitted_dns_domains=dict(type='list', elements='str', default=[]),
-            permitted_ip_ranges=dict(type='list', elements='str', default=[]),
-            ledger_path=dict(type='path'),
-            revocation_path=dict(type='path'),
-            lock_timeout=dict(type='int', default=120),
-            requests=dict(type='list', elements='dict', required=True, options=dict(
-                name=dict(type='str', required=True),
-                host=dict(type='str'),
-                entry=dict(type='str'),
-                csr=dict(type='str', required=True),
-                common_name=dict(type='str', required=True),
-                organization=dict(type='str'),
-                subject_alt_names=dict(type='list', elements='str', default=[]),
-                existing_certificate=dict(type='str', default=''),
-                profile=dict(type='str', choices=list(pki.PROFILES)),
-                validity_days=dict(type='int'),
-                renew_before=dict(type='int'),
-                force=dict(type='bool', default=False),
-            )),
-        ),
-        supports_check_mode=True,
-    )
-    if not pki.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib('cryptography'), exception=str(pki.CRYPTOGRAPHY_IMPORT_ERROR))
-    try:
-        module.exit_json(**run(module))
-    except (pki.PKIError, FileProblem, ca_store.LockTimeout) as exc:
-        module.fail_json(msg=to_text(exc))
+        )),
+    ), run)
 
 
 if __name__ == '__main__':

@@ -255,7 +255,7 @@ def test_a_bad_request_is_refused_alone(ca_dir, tmp_path):
     assert not out.get('failed') and out['issued'] == ['good:otlp']
     assert sorted(out['refused']) == ['app2:otlp', 'app3:web']
     assert out['refused']['app2:otlp'].startswith('the CSR of host app2, certificate otlp is not a readable PEM CSR')
-    assert out['refused']['app3:web'].startswith('host app3, certificate web: renew_before (30) must be')
+    assert out['refused']['app3:web'].startswith('host app3, certificate web: renew_before_days (30) must be')
 
 
 def test_sign_without_a_ca(tmp_path):
