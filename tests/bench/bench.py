@@ -64,6 +64,20 @@ def recap(log):
     return totals
 
 
+def calls(path, collector):
+    """Remote calls (podman exec) of one run: total, per app host (median) and on the collector."""
+    counts = {}
+    if os.path.exists(path):
+        with open(path) as handle:
+            for line in handle:
+                host = line.strip()
+                if host:
+                    counts[host] = counts.get(host, 0) + 1
+    apps = [n for h, n in counts.items() if h != collector]
+    return {'total': sum(counts.values()), 'app_host_median': statistics.median(apps) if apps else 0,
+            'collector': counts.get(collector, 0)}
+
+
 def make_files(out_dir, ca_name, specs):
     """A CA and, per PROFILE:HOST=CN=SAN,SAN..., an EC P-256 key (PKCS#8) and certificate, as the floor copies them."""
     # Imported here: `recap` and `report` need nothing outside the standard library.
@@ -165,9 +179,17 @@ def summarize(lines):
             rows[name] = _stats(seconds)
             rows[name]['per_host'] = rows[name]['median'] / size
             rows[name]['changed'] = [line['changed'] for line in runs if line['name'] == name]
+            remote = [line['remote_calls'] for line in runs if line['name'] == name and line.get('remote_calls')]
+            if remote:
+                rows[name]['calls_per_app_host'] = statistics.median([r['app_host_median'] for r in remote])
+                rows[name]['calls_collector'] = statistics.median([r['collector'] for r in remote])
         if 'noop_x10' in rows:
             rows['noop_task'] = dict((k, v / 10 if k in ('median', 'min', 'max', 'per_host') else v)
                                      for k, v in rows.pop('noop_x10').items())
+        for name in rows:
+            if name != 'noop_task' and 'noop_task' in rows:
+                # The cost of the run in no-op tasks on every host, measured in the same benchmark.
+                rows[name]['vs_noop'] = _ratio(rows[name]['median'], rows['noop_task']['median'])
         for name in OURS_COMPARED:
             if name in rows:
                 rows[name]['vs_floor'] = _ratio(rows[name]['median'], rows.get('floor', {}).get('median'))
@@ -198,16 +220,21 @@ def print_tables(result, out=sys.stdout):
         out.write('\n%d hosts (1 collector, %d app hosts), forks %s, %d run(s) each\n'
                   % (entry['size'], entry['size'] - 1, entry.get('forks', '?'),
                      max([r['runs'] for r in entry['rows'].values()] or [0])))
-        out.write('| %-32s | %8s | %7s | %7s | %7s | %10s | %13s |\n'
-                  % ('', 'median s', 'min s', 'max s', 's/host', 'ours/floor', 'ours/baseline'))
-        out.write('|%s|%s|%s|%s|%s|%s|%s|\n' % ('-' * 34, '-' * 10, '-' * 9, '-' * 9, '-' * 9, '-' * 12, '-' * 15))
+        out.write('| %-32s | %8s | %7s | %7s | %7s | %10s | %13s | %7s | %16s |\n'
+                  % ('', 'median s', 'min s', 'max s', 's/host', 'ours/floor', 'ours/baseline', 'no-ops',
+                     'calls/app, coll.'))
+        widths = (34, 10, 9, 9, 9, 12, 15, 9, 18)
+        out.write('|%s|\n' % '|'.join('-' * width for width in widths))
         for name, label in ROWS + PRINTED_EXTRA:
             row = entry['rows'].get(name)
             if not row:
                 continue
-            out.write('| %-32s | %8.2f | %7.2f | %7.2f | %7.2f | %10s | %13s |\n'
+            out.write('| %-32s | %8.2f | %7.2f | %7.2f | %7.2f | %10s | %13s | %7s | %16s |\n'
                       % (label, row['median'], row['min'], row['max'], row['per_host'],
-                         fmt(row.get('vs_floor'), '%.2fx'), fmt(row.get('vs_baseline'), '%.2fx')))
+                         fmt(row.get('vs_floor'), '%.2fx'), fmt(row.get('vs_baseline'), '%.2fx'),
+                         fmt(row.get('vs_noop'), '%.2f'),
+                         '-' if 'calls_per_app_host' not in row else '%g, %g' % (row['calls_per_app_host'],
+                                                                                 row['calls_collector'])))
         if entry.get('resets') and 'fleet_up_s' in entry:
             out.write('state between runs: reset %.1f s (median) vs recreating the fleet %.1f s (up) + %.1f s (units)\n'
                       % (statistics.median(entry['resets']), entry['fleet_up_s'], entry['prepare_s']))
@@ -236,6 +263,8 @@ def print_tables(result, out=sys.stdout):
 def main(argv):
     if len(argv) >= 2 and argv[0] == 'recap':
         print(json.dumps(recap(argv[1])))
+    elif len(argv) == 3 and argv[0] == 'calls':
+        print(json.dumps(calls(argv[1], argv[2])))
     elif len(argv) == 4 and argv[0] == 'memory':
         print(json.dumps(memory(argv[1], argv[2], argv[3])))
     elif len(argv) >= 3 and argv[0] == 'files':

@@ -155,8 +155,11 @@ measure() {
   log=$work/logs/N$size-run$run-$name.log
   load=$(cut -d' ' -f1 /proc/loadavg)
   others=$(podman ps --format '{{index .Labels "otlp-tls-fleet"}}' | grep -cvx "$fleet" || true)
+  # Every `podman exec` (one remote call) writes a line with its host (tests/hosts/connection_plugins).
+  calls=${log%.log}.calls
+  rm -f "$calls"
   t0=$(now)
-  timeout --kill-after=30 "$BENCH_TIMEOUT" ansible-playbook "${extra[@]}" "$@" >"$log" 2>&1 &
+  OTLP_TLS_COUNT_EXEC=$calls timeout --kill-after=30 "$BENCH_TIMEOUT" ansible-playbook "${extra[@]}" "$@" >"$log" 2>&1 &
   child=$!
   wait "$child" || rc=$?
   seconds=$(elapsed "$t0")
@@ -181,10 +184,13 @@ measure() {
     echo "bench: $name (N=$size, run $run) changed only $(jq .changed_fleet_hosts <<<"$recap") of $size hosts; log: $log" >&2
     exit 1
   fi
+  local remote
+  remote=$(python3 "$here/bench.py" calls "$calls" "$fleet-collector1")
   record "$(jq -cn --arg name "$name" --argjson size "$size" --argjson run "$run" --argjson s "$seconds" \
-    --argjson recap "$recap" --argjson load "$load" --argjson others "$others" \
+    --argjson recap "$recap" --argjson load "$load" --argjson others "$others" --argjson remote "$remote" \
     '{kind: "measure", name: $name, size: $size, run: $run, seconds: $s, changed: $recap.changed,
-      changed_hosts: ($recap.changed_hosts | length), ok: $recap.ok, load_before: $load, other_containers: $others}')"
+      changed_hosts: ($recap.changed_hosts | length), ok: $recap.ok, load_before: $load, other_containers: $others,
+      remote_calls: $remote}')"
   otlp_log "bench N=$size run $run: $name ${seconds} s, changed $(jq .changed <<<"$recap") on $(jq '.changed_hosts | length' <<<"$recap") hosts"
 }
 

@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) otlp.tls contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The exporter role's plan for one host, checked against the host in one remote call (see the module doc)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.otlp.tls.plugins.filter.exporter_env import (exporter_dropins, exporter_env,
+                                                                      systemd_environment_file)
+from ansible_collections.otlp.tls.plugins.plugin_utils import host_plan
+from ansible_collections.otlp.tls.plugins.plugin_utils.action import PlanAction, random_key, with_environment_file
+
+
+class ActionModule(PlanAction):
+    SETTINGS = ('tls_mode', 'certificate_scope', 'collector', 'collector_group', 'grpc_port', 'http_port', 'protocol',
+                'signals', 'timeout', 'compression', 'resource_attributes')
+    OPTIONS = ('apps', 'dropin_name')
+
+    def plan(self, args, settings, host, task_vars):
+        apps = args.get('apps') if args.get('apps') is not None else []
+        problems = host_plan.exporter_input_problems(apps, settings, host)
+        if problems:
+            raise host_plan.PlanError(' '.join(problems))
+        if not apps:
+            return dict(changed=False, plan=[], certificates=[], certificate_state={}, dropins_changed=[],
+                        ansible_facts=dict(otlp_tls_exporter_plan=[]))
+        units = host_plan.exporter_units(apps)
+        dropin_name = args.get('dropin_name') or '50-otlp-tls.conf'
+        paths = dict((unit, host_plan.dropin_paths(unit, dropin_name)) for unit in units)
+        files = sorted(set(p for unit in units
+                           for p in (paths[unit]['dir'], paths[unit]['dropin'], paths[unit]['env_dir'])))
+        certificates = [dict(name=c['name'], dir=c['dir']) for c in host_plan.exporter_certificates(apps, settings, host)]
+        key = random_key()
+        state = self.read_host(task_vars, dict(
+            units=units, certificates=certificates if settings['tls_mode'] == 'mtls' else [], files=files,
+            secret_files=[paths[unit]['env'] for unit in units], digest_key=key))
+
+        plan, problems = host_plan.exporter_plan(apps, settings, host, state.get('units'), exporter_env)
+        if problems:
+            raise host_plan.PlanError(' '.join(problems))
+        expected = {}
+        for item in exporter_dropins(plan, apps):
+            unit = host_plan.unit_of(item['unit'])
+            secret = item.get('secret_environment') or {}
+            expected[unit] = dict(paths=paths[unit], group=item.get('secret_group') or 'root',
+                                  dropin=with_environment_file(item['content'], paths[unit]['env']) if secret
+                                  else item['content'],
+                                  env=systemd_environment_file(secret) if secret else None)
+        return dict(changed=False, plan=plan, certificates=host_plan.exporter_certificates(apps, settings, host, plan),
+                    certificate_state=state.get('certificates') or {},
+                    dropins_changed=host_plan.dropin_changes(expected, state.get('files') or {}, key),
+                    ansible_facts=dict(otlp_tls_exporter_plan=plan))

@@ -1,0 +1,171 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) otlp.tls contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The roles' plans as filters: thin wrappers over plugins/plugin_utils/host_plan.py and collector_plan.py."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.otlp.tls.plugins.filter.exporter_env import systemd_environment
+from ansible_collections.otlp.tls.plugins.plugin_utils import collector_plan, host_plan
+
+
+def certificate_entries(items, **defaults):
+    """otlp_tls_certificate_list (or one certificate from the defaults), every setting filled in."""
+    if items is not None and not isinstance(items, list):
+        raise AnsibleFilterError('otlp_tls_certificate_list must be a list of dicts, each with at least a name')
+    return host_plan.certificate_entries(items or [], defaults)
+
+
+def exporter_certificates(apps, host, certificate_scope='unit', plan=None):
+    """The client certificates of a host's units, as the certificate role's list (names from the inventory alone)."""
+    if not isinstance(apps, list):
+        return []
+    apps = [a for a in apps if isinstance(a, dict) and a.get('unit')]
+    return host_plan.exporter_certificates(apps, {'certificate_scope': certificate_scope}, host, plan)
+
+
+def collector_names(collectors, hostvars):
+    """Which inventory host answers to each collector name (its name and its otlp_tls_collector_endpoint_names)."""
+    names = dict((host, hostvars[host].get('otlp_tls_collector_endpoint_names') or []) for host in collectors or [])
+    return host_plan.collector_names(collectors, names)
+
+
+def batch_collector_names(hosts, hostvars, name_to_host):
+    """The collector names the apps of these hosts use whose drop-in changes in this run, that a collector answers to."""
+    out = []
+    for host in hosts:
+        result = hostvars[host].get('__otlp_tls_exporter') or {}
+        if not result.get('dropins_changed'):
+            continue
+        for entry in result.get('plan') or []:
+            if entry['collector'] in name_to_host and entry['collector'] not in out:
+                out.append(entry['collector'])
+    return out
+
+
+def exporter_collector_problems(plan, name_to_host, results, host, group, check_mode=False):
+    return host_plan.collector_problems(plan, name_to_host, results, host, group, bool(check_mode))
+
+
+def certificates_changed(plan, installed):
+    """The names of this run's certificates whose files changed: planned for work and installed with a change."""
+    todo = (plan or {}).get('todo') or []
+    return [r['item']['name'] for r in (installed or {}).get('results') or []
+            if r.get('changed') and isinstance(r.get('item'), dict) and r['item'].get('name') in todo]
+
+
+def restart_units(plan, changed_certificates, trust_changed=False):
+    """The units to restart for certificates: all with a new trust bundle, else those whose certificate changed."""
+    return [e['unit'] for e in plan or [] if trust_changed or e['certificate']['name'] in (changed_certificates or [])]
+
+
+def collector_config(settings):
+    """The collector's config.yaml as a dict: receivers from the TLS settings, the rest from the user's YAML."""
+    return collector_plan.config(settings)
+
+
+def collector_unit_settings(settings):
+    """The collector unit's Environment=, EnvironmentFile= and capability lines."""
+    return collector_plan.unit_settings(settings, systemd_environment)
+
+
+def collector_problems(settings, host):
+    """Why the collector settings can not be used: a list of messages (empty when they can)."""
+    return collector_plan.problems(settings, host)
+
+
+def collector_port_squatters(lines, settings):
+    """Lines of ``ss -ltnp`` (and ``live PORT`` lines) that show another program on the collector's ports."""
+    return collector_plan.squatters(lines or [], settings)
+
+
+def certificate_passphrases(items, name, passphrase=''):
+    """Passphrases of the provided keys by certificate name, kept out of the entries (loop items are printed)."""
+    items = [i for i in items if isinstance(i, dict)] if isinstance(items, list) and items else [{}]
+    return dict((item.get('name', name), item.get('provided_private_key_passphrase', passphrase)) for item in items)
+
+
+def todo_entries(entries, plan):
+    """The entries the plan says need the signing path."""
+    todo = (plan or {}).get('todo') or []
+    return [e for e in entries or [] if e.get('name') in todo]
+
+
+def hosts_with_work(hosts, hostvars, register='otlp_tls_certificate_plan'):
+    """The hosts whose registered certificate plan of this run has work: only their requests are signed."""
+    return [h for h in hosts if ((hostvars[h].get(register) or {}).get('todo'))]
+
+
+def refused_for(signed, host):
+    """What the CA refused for ``host`` (x509_sign's refused, keyed host:entry)."""
+    prefix = '%s:' % host
+    return [value for key, value in sorted(((signed or {}).get('refused') or {}).items()) if key.startswith(prefix)]
+
+
+def signed_entries(entries, signed, host):
+    """This host's entries the CA signed or kept in this run (not revoked ones; none in a check run without a CA)."""
+    names = [key.split(':', 1)[1] for key in ((signed or {}).get('certificates') or {}) if key.startswith('%s:' % host)]
+    return [e for e in entries or [] if e.get('name') in names]
+
+
+def provided_problems(hosts, hostvars, register='otlp_tls_certificate_provided_info'):
+    """Every problem x509_info found in any host's provided files."""
+    out = []
+    for host in hosts:
+        for result in (hostvars[host].get(register) or {}).get('results') or []:
+            out.extend(result.get('problems') or [])
+    return out
+
+
+def ca_host_keys(results):
+    """The keys read back from the CA host, by certificate name (slurp results)."""
+    return dict((r['item']['item']['name'], base64.b64decode(r['content']).decode('ascii'))
+                for r in results or [] if 'content' in r)
+
+
+def parent_dirs(entries, base='/etc/otlp-tls'):
+    """The parents of the entries' directories, other than ``base`` (made root's and 0755)."""
+    out = []
+    for entry in entries or []:
+        parent = entry['dir'].rstrip('/').rsplit('/', 1)[0] or '/'
+        if parent != base and parent not in out:
+            out.append(parent)
+    return out
+
+
+def any_dir_under(entries, prefix='/etc/otlp-tls/'):
+    """Whether any entry's directory lies below ``prefix``."""
+    return any(str(e.get('dir', '')).startswith(prefix) for e in entries or [])
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            'certificate_entries': certificate_entries,
+            'exporter_certificates': exporter_certificates,
+            'collector_names': collector_names,
+            'batch_collector_names': batch_collector_names,
+            'exporter_collector_problems': exporter_collector_problems,
+            'certificates_changed': certificates_changed,
+            'restart_units': restart_units,
+            'collector_config': collector_config,
+            'collector_problems': collector_problems,
+            'collector_unit_settings': collector_unit_settings,
+            'collector_port_squatters': collector_port_squatters,
+            'certificate_passphrases': certificate_passphrases,
+            'todo_entries': todo_entries,
+            'hosts_with_work': hosts_with_work,
+            'refused_for': refused_for,
+            'signed_entries': signed_entries,
+            'provided_problems': provided_problems,
+            'ca_host_keys': ca_host_keys,
+            'parent_dirs': parent_dirs,
+            'any_dir_under': any_dir_under,
+        }

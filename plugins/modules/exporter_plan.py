@@ -1,0 +1,114 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) otlp.tls contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: exporter_plan
+short_description: Work out each app unit's exporter settings on the controller and compare them with the host in one call
+version_added: 0.3.0
+description:
+  - The exporter role's plan. Checks O(apps) and the settings, reads the host once with M(otlp.tls.host_state) (the
+    units and their users, the client certificate directories, the drop-ins and a keyed digest of each unit's secret
+    environment file), and returns each unit's environment, its client certificate and which drop-ins differ.
+  - Fails, before anything changes, with a message that names the host, the unit and the fix (a unit that does not
+    exist, a language or protocol an SDK does not support, a header with a newline, units of several users sharing a
+    host-scope certificate).
+  - Header values (secrets) never appear in the result (the plan holds their names) and are compared by an HMAC under
+    a key made for this call, never by a plain digest.
+  - Sets the fact C(otlp_tls_exporter_plan) (the plan), used by C(playbooks/check.yml).
+author:
+  - otlp.tls maintainers (@otlp-tls)
+extends_documentation_fragment:
+  - otlp.tls.common.reads
+attributes:
+  action:
+    support: full
+    description: Runs in the action plugin on the controller, with one remote call.
+options:
+  apps:
+    description: The role's C(otlp_tls_exporter_apps).
+    type: list
+    elements: dict
+    required: true
+  tls_mode:
+    description: V(none), V(tls) or V(mtls).
+    type: str
+    default: mtls
+  certificate_scope:
+    description: V(unit) (a certificate per unit) or V(host) (one for all units).
+    type: str
+    default: unit
+  collector:
+    description: Default collector host name.
+    type: str
+  collector_group:
+    description: Inventory group of the collectors (named in messages).
+    type: str
+  grpc_port:
+    description: The collector's OTLP/gRPC port.
+    type: int
+  http_port:
+    description: The collector's OTLP/HTTP port.
+    type: int
+  protocol:
+    description: Default protocol.
+    type: str
+  signals:
+    description: Default signals.
+    type: list
+    elements: str
+  timeout:
+    description: Default export timeout, milliseconds.
+    type: int
+  compression:
+    description: Default compression.
+    type: str
+  resource_attributes:
+    description: Resource attributes of every app.
+    type: dict
+  dropin_name:
+    description: File name of the drop-ins.
+    type: str
+    default: 50-otlp-tls.conf
+'''
+
+EXAMPLES = r'''
+- name: Plan each unit's exporter settings and compare them with the host
+  otlp.tls.exporter_plan:
+    apps: "{{ otlp_tls_exporter_apps }}"
+    tls_mode: mtls
+    collector: collector1
+    grpc_port: 4317
+    http_port: 4318
+    protocol: grpc
+  register: plan
+'''
+
+RETURN = r'''
+plan:
+  description: One entry per unit - unit, name, language, load_state, active, user, group, collector, env (without
+    secrets), header_names and certificate (name, dir, profile, owner, group, key_mode, common_name, subject_alt_names).
+  returned: success
+  type: list
+  elements: dict
+certificates:
+  description: The client certificates, as the certificate role's C(otlp_tls_certificate_list).
+  returned: success
+  type: list
+  elements: dict
+certificate_state:
+  description: What the host has in each certificate directory (M(otlp.tls.host_state)'s C(certificates)).
+  returned: success
+  type: dict
+dropins_changed:
+  description: Units whose drop-in or secret environment file differ from the plan.
+  returned: success
+  type: list
+  elements: str
+'''

@@ -1,0 +1,409 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) otlp.tls contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Each host's desired state, worked out on the controller, and its comparison with what the host has.
+
+Controller-side only (action plugins and filters import it). Three steps, all pure functions:
+
+* the plan: ``certificate_entries`` (the certificate role's entries from its settings),
+  ``exporter_plan`` (each unit's environment, drop-in and client certificate);
+* the problems: ``certificate_problems``, ``exporter_problems``, each naming the host, the item and the fix;
+* the decision, from the plan and the one read of the host (``otlp.tls.host_state``):
+  ``certificate_decisions`` (why each certificate needs the signing path, empty when it is good as it is) and
+  ``dropin_changes`` (which units' drop-in or secret environment file differ).
+
+A decision may say "work needed" when in doubt (the full path is then run, which is always correct); it says
+"nothing to do" only when every file is exactly what the full path would leave.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import hmac
+import re
+
+from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.otlp.tls.plugins.module_utils import pki
+
+PROFILES = ('server', 'client', 'both')
+KEY_MODES = ('0600', '0640', '0400', '0440')
+FILE_NAME = re.compile(r'^[A-Za-z0-9_.@-]+$')
+CERT_FILE_MODE = '0644'
+CERT_DIR_MODE = '0750'
+
+
+class PlanError(Exception):
+    """A setting that can not be planned; the message names the host, the item and the fix."""
+
+
+# ---------------------------------------------------------------------------
+# Certificate role
+# ---------------------------------------------------------------------------
+
+CERTIFICATE_KEYS = ('dir', 'profile', 'common_name', 'subject_alt_names', 'owner', 'group', 'key_mode',
+                    'provided_certificate', 'provided_private_key', 'provided_chain')
+
+
+def certificate_entries(items, defaults):
+    """The certificates of a host, each with every setting filled in.
+
+    ``items`` is otlp_tls_certificate_list (empty: one certificate from ``defaults``); ``defaults`` holds name, dir,
+    profile, common_name, subject_alt_names (already with the extra ones), owner, group, key_mode and the provided_*
+    files. An item's dir defaults to /etc/otlp-tls/<name> when it comes from the list.
+    """
+    from_list = bool(items)
+    out = []
+    for item in (items if from_list else [{}]):
+        if not isinstance(item, dict):
+            item = {'name': item}
+        name = item.get('name', defaults.get('name'))
+        entry = {'name': name}
+        for key in CERTIFICATE_KEYS:
+            entry[key] = item[key] if key in item else defaults.get(key)
+        if 'dir' not in item and from_list:
+            entry['dir'] = '/etc/otlp-tls/%s' % name
+        entry['key_mode'] = str(entry['key_mode'])
+        entry['subject_alt_names'] = list(entry['subject_alt_names'] or [])
+        out.append(entry)
+    return out
+
+
+def certificate_problems(entries, settings, host):
+    """Why these entries and settings can not be used; empty when they can."""
+    problems = []
+    source = settings.get('source')
+    try:
+        validity, renew = int(settings.get('validity_days')), int(settings.get('renew_before'))
+    except (TypeError, ValueError):
+        validity, renew = 0, -1
+    if not 0 <= renew < validity:
+        problems.append('renew_before (%s) must be at least 0 and below validity_days (%s), or every run re-issues: '
+                        'fix otlp_tls_certificate_renew_before / otlp_tls_certificate_validity_days'
+                        % (settings.get('renew_before'), settings.get('validity_days')))
+    if source == 'generated' and settings.get('ca_source') != 'generated':
+        problems.append('generated certificates need otlp_tls_ca_source=generated (a provided CA has no key here to '
+                        'sign with): set otlp_tls_certificate_source=provided with your files, or let otlp.tls make the CA')
+    if source == 'provided' and settings.get('ca_source') != 'provided':
+        problems.append('with otlp_tls_certificate_source=provided, otlp_tls_ca_source must be provided with '
+                        'otlp_tls_ca_provided_bundle naming your CA bundle')
+    seen_names, seen_dirs = set(), set()
+    for index, entry in enumerate(entries):
+        label = 'certificate %s' % (entry.get('name') if entry.get('name') else '#%d' % (index + 1))
+        name, directory = entry.get('name'), entry.get('dir')
+        if not isinstance(name, str) or not FILE_NAME.match(name):
+            problems.append('%s: the name must be a plain file name (letters, digits and _.@-), got %r' % (label, name))
+        elif name in seen_names:
+            problems.append('%s: the name is used twice; give each item of otlp_tls_certificate_list its own name' % label)
+        if not isinstance(directory, str) or not directory.startswith('/'):
+            problems.append('%s: dir must be an absolute path, got %r' % (label, directory))
+        elif directory in seen_dirs:
+            problems.append('%s: the directory %s is used twice; give each certificate its own dir' % (label, directory))
+        seen_names.add(name)
+        seen_dirs.add(directory)
+        if entry.get('profile') not in PROFILES:
+            problems.append('%s: profile must be one of %s, got %r' % (label, ', '.join(PROFILES), entry.get('profile')))
+        if entry.get('key_mode') not in KEY_MODES:
+            problems.append('%s: key_mode must be one of %s (keys are never world-readable), got %r'
+                            % (label, ', '.join(KEY_MODES), entry.get('key_mode')))
+        if not isinstance(entry.get('subject_alt_names'), list):
+            problems.append('%s: subject_alt_names must be a list of names and addresses' % label)
+        if source == 'provided':
+            for key in ('provided_certificate', 'provided_private_key'):
+                if not entry.get(key):
+                    problems.append('%s: with otlp_tls_certificate_source=provided it needs %s (a file on the '
+                                    'controller)' % (label, key))
+    return ['Invalid certificate settings for %s: %s.' % (host, '; '.join(problems))] if problems else []
+
+
+def _certs(text):
+    """Fingerprints of the certificates in PEM ``text``, in order; None when it can not be read."""
+    if not text or not text.strip():
+        return []
+    try:
+        return [pki.certificate_fingerprint(c) for c in pki.load_certificates(text)]
+    except pki.PKIError:
+        return None
+
+
+def _attributes_differ(entry, owner, group, mode):
+    return not entry or not entry.get('exists') or entry.get('kind') not in ('file', 'directory') or \
+        entry.get('owner') != owner or entry.get('group') != group or entry.get('mode') != mode
+
+
+def certificate_decisions(entries, state, ca, settings, grants=None, now=None):
+    """For each entry name, why the signing path has to run (an empty list: the installed files are good as they are).
+
+    ``state`` is host_state's ``certificates`` result; ``ca`` holds ``certificate`` (the signing CA, PEM) and
+    ``bundle`` (the trust bundle, PEM); ``settings`` renew_before, force, rotate_key, key_type, organization,
+    key_location; ``grants`` what the inventory grants by entry name (the signer's view), default the entries.
+    """
+    now = now or pki.utcnow()
+    decisions = {}
+    try:
+        ca_cert = pki.load_certificate(ca.get('certificate') or '', 'signing CA certificate')
+    except pki.PKIError:
+        ca_cert = None
+    ca_pem = pki.certificate_pem(ca_cert) if ca_cert is not None else b''
+    bundle = _certs(ca.get('bundle'))
+    for entry in entries:
+        reasons = decisions.setdefault(entry['name'], [])
+        grant_entry = (grants or {}).get(entry['name'], entry)
+        have = (state or {}).get(entry['name'])
+        if settings.get('force'):
+            reasons.append('re-issue forced')
+        if settings.get('rotate_key'):
+            reasons.append('a new key was asked for')
+        if ca_cert is None or not bundle:
+            reasons.append('the CA is not known yet')
+        if not have:
+            reasons.append('the host state was not read')
+            continue
+        files = have.get('files') or {}
+        cert_text = (files.get('cert.pem') or {}).get('text')
+        try:
+            cert = pki.load_certificate(cert_text or '', 'certificate')
+        except pki.PKIError:
+            reasons.append('no readable certificate')
+            continue
+        fingerprint = have.get('key_public_fingerprint')
+        if not fingerprint:
+            reasons.append('the key is missing or could not be read on the host')
+        elif fingerprint != pki.public_key_fingerprint(cert.public_key()):
+            reasons.append('the key does not belong to the certificate')
+        if have.get('key_pkcs8') is False:
+            reasons.append('the key is not PKCS#8')
+        if have.get('key_type') and have.get('key_type') != settings.get('key_type'):
+            reasons.append('key type changed (%s -> %s)' % (have.get('key_type'), settings.get('key_type')))
+        if have.get('staged_key'):
+            reasons.append('a staged key waits for its certificate')
+        if ca_cert is not None:
+            try:
+                grant = pki.Grant(grant_entry['common_name'], settings.get('organization') or None,
+                                  grant_entry['subject_alt_names'], grant_entry['profile'])
+                reasons.extend(pki.reissue_reasons(cert, (grant, cert.public_key()), ca_cert, grant.profile,
+                                                   int(settings.get('renew_before', 30)), now))
+            except (pki.PKIError, KeyError, TypeError, ValueError) as exc:
+                reasons.append('the grant can not be checked (%s)' % exc)
+            if _certs(files.get('fullchain.pem', {}).get('text')) != _certs(to_text_pem(pki.certificate_pem(cert) + ca_pem)):
+                reasons.append('fullchain.pem differs')
+        if bundle is not None and _certs(files.get('ca.pem', {}).get('text')) != bundle:
+            reasons.append('ca.pem differs from the trust bundle')
+        for name in ('cert.pem', 'fullchain.pem', 'ca.pem'):
+            if _attributes_differ(files.get(name), entry['owner'], entry['group'], CERT_FILE_MODE):
+                reasons.append('%s owner, group or mode differ' % name)
+        if _attributes_differ(files.get('key.pem'), entry['owner'], entry['group'], entry['key_mode']):
+            reasons.append('key.pem owner, group or mode differ')
+        if _attributes_differ(files.get('dir'), 'root', entry['group'], CERT_DIR_MODE):
+            reasons.append('the directory owner, group or mode differ')
+    return decisions
+
+
+def to_text_pem(data):
+    return data.decode('ascii') if isinstance(data, bytes) else data
+
+
+# ---------------------------------------------------------------------------
+# Exporter role
+# ---------------------------------------------------------------------------
+
+def unit_of(name):
+    """``name`` as a service unit: ``checkout`` and ``checkout.service`` are both ``checkout.service``."""
+    name = str(name or '')
+    return name if name.endswith('.service') else name + '.service'
+
+
+def short_unit(name):
+    return re.sub(r'[.]service$', '', str(name or ''))
+
+
+def exporter_units(apps):
+    """The units of otlp_tls_exporter_apps, as host_state reads them."""
+    return [unit_of(app.get('unit')) for app in apps or [] if isinstance(app, dict) and app.get('unit')]
+
+
+def exporter_certificates(apps, settings, host, plan=None):
+    """The client certificates of this host's units, as the certificate role's list.
+
+    Names, subjects and profile come from the inventory alone (so that the CA side can work them out without anything
+    the host reported); owner and group from ``plan`` (the units' users), root where that is not known.
+    """
+    known = {}
+    for entry in plan or []:
+        known.setdefault(entry['certificate']['name'], entry['certificate'])
+    out, seen = [], set()
+    for app in apps or []:
+        unit = short_unit(app.get('unit'))
+        name = unit if settings.get('certificate_scope', 'unit') == 'unit' else 'app'
+        if name in seen:
+            continue
+        seen.add(name)
+        out.append({'name': name, 'dir': '/etc/otlp-tls/' + name, 'profile': 'client', 'key_mode': '0600',
+                    'owner': known.get(name, {}).get('owner', 'root'), 'group': known.get(name, {}).get('group', 'root'),
+                    'common_name': '%s@%s' % (unit, host), 'subject_alt_names': [host]})
+    return out
+
+
+def exporter_input_problems(apps, settings, host):
+    """Problems found before the host is read: the shape of otlp_tls_exporter_apps and the collector name."""
+    problems = []
+    if not isinstance(apps, list):
+        return ['otlp_tls_exporter_apps must be a list of apps (dicts with unit and language), got %s'
+                % type(apps).__name__]
+    units = []
+    for index, app in enumerate(apps):
+        if not isinstance(app, dict) or not app.get('unit') or not app.get('language'):
+            problems.append('app #%d of otlp_tls_exporter_apps needs a unit and a language (got %r)' % (index + 1, app))
+            continue
+        units.append(short_unit(app['unit']))
+    twice = sorted(set(u for u in units if units.count(u) > 1))
+    if twice:
+        problems.append('each unit may appear once in otlp_tls_exporter_apps (twice: %s)' % ', '.join(twice))
+    collector = settings.get('collector') or ''
+    if apps and not collector and not all(isinstance(a, dict) and a.get('collector') for a in apps):
+        problems.append('no collector to export to: set otlp_tls_exporter_collector or put the collector in the group %s'
+                        % settings.get('collector_group', 'otlp_collectors'))
+    for name in [collector] + [a.get('collector') for a in apps if isinstance(a, dict) and a.get('collector')]:
+        if name and ('://' in str(name) or '/' in str(name)):
+            problems.append('the collector %r must be a host name, without scheme or path' % name)
+    return ['Invalid exporter settings for %s: %s.' % (host, '; '.join(problems))] if problems else []
+
+
+def exporter_plan(apps, settings, host, units_state, exporter_env):
+    """Each app's unit, environment and client certificate, and the problems that stop this host.
+
+    ``exporter_env`` is the exporter_env filter (passed in, so that this module does not import filter plugins);
+    an error it raises becomes a problem that names the unit.
+    """
+    scope = settings.get('certificate_scope', 'unit')
+    mode = settings.get('tls_mode', 'mtls')
+    plan, problems = [], []
+    users = []
+    for app in apps:
+        info = (units_state or {}).get(unit_of(app['unit']))
+        if info and info.get('user') not in users:
+            users.append(info.get('user'))
+    for app in apps:
+        unit = unit_of(app['unit'])
+        name = short_unit(unit)
+        info = (units_state or {}).get(unit) or {'load_state': 'not-found', 'active_state': 'inactive',
+                                                 'user': 'root', 'group': 'root'}
+        cert_name = name if scope == 'unit' else 'app'
+        cert_dir = '/etc/otlp-tls/' + cert_name
+        tls = {'mode': mode, 'ca_file': cert_dir + '/ca.pem' if mode == 'mtls' else '/etc/otlp-tls/trust/ca.pem',
+               'cert_file': cert_dir + '/cert.pem', 'key_file': cert_dir + '/key.pem'}
+        collector = {'host': app.get('collector') or settings.get('collector'),
+                     'grpc_port': settings.get('grpc_port'), 'http_port': settings.get('http_port')}
+        attributes = dict(settings.get('resource_attributes') or {})
+        attributes.update(app.get('resource_attributes') or {})
+        wanted = {'language': app['language'], 'protocol': app.get('protocol', settings.get('protocol')),
+                  'signals': app.get('signals', settings.get('signals')), 'service_name': app.get('service_name', name),
+                  'resource_attributes': attributes, 'headers': app.get('headers') or {},
+                  'timeout': app.get('timeout', settings.get('timeout')),
+                  'compression': app.get('compression', settings.get('compression')),
+                  'endpoint_mode': app.get('endpoint_mode', 'generic')}
+        try:
+            env = exporter_env(wanted, collector, tls, secrets='exclude')
+        except Exception as exc:  # pylint: disable=broad-except  # the filter's message, for this unit
+            problems.append('%s: %s' % (unit, exc))
+            continue
+        plan.append({
+            'unit': unit, 'name': name, 'language': app['language'], 'load_state': info.get('load_state'),
+            'active': info.get('active_state') == 'active', 'user': info.get('user'), 'group': info.get('group'),
+            'collector': collector['host'], 'env': env, 'header_names': sorted(app.get('headers') or {}),
+            'certificate': {'name': cert_name, 'dir': cert_dir, 'profile': 'client',
+                            'owner': info.get('user') if scope == 'unit' else (users[0] if users else 'root'),
+                            'group': info.get('group') if scope == 'unit' else 'root',
+                            'key_mode': '0600', 'common_name': '%s@%s' % (name, host), 'subject_alt_names': [host]}})
+    missing = [e['unit'] for e in plan if e['load_state'] != 'loaded']
+    if missing:
+        problems.append('The systemd units %s do not exist on %s: install the apps first, or fix the unit names in '
+                        'otlp_tls_exporter_apps.' % (', '.join(missing), host))
+    if scope == 'host' and len(users) > 1:
+        problems.append('With otlp_tls_exporter_certificate_scope=host every unit must run as the same user (they run '
+                        'as %s); use certificate_scope unit so that each key is readable by its own unit only.'
+                        % ', '.join(users))
+    return plan, problems
+
+
+def collector_names(collectors, endpoint_names):
+    """Which inventory host answers to each collector name: its inventory name and its endpoint names."""
+    out = {}
+    for host in collectors or []:
+        for name in [host] + list(endpoint_names.get(host) or []):
+            out.setdefault(name, host)
+    return out
+
+
+def collector_problems(plan, name_to_host, results, host, group, check_mode=False):
+    """Why this host's apps would reach a collector name no collector certificate covers (or no collector answers)."""
+    names = []
+    for entry in plan or []:
+        if entry['collector'] not in names:
+            names.append(entry['collector'])
+    problems = []
+    unknown = [n for n in names if n not in name_to_host]
+    if unknown:
+        problems.append('Apps on %s would connect to %s, which is neither a host of the group %s nor one of their '
+                        'otlp_tls_collector_endpoint_names, so no collector certificate would carry it: add it to that '
+                        "collector's otlp_tls_collector_endpoint_names (in the inventory) and converge the collector "
+                        "first, or point otlp_tls_exporter_collector at a collector's name."
+                        % (host, ', '.join(unknown), group))
+    found = []
+    for result in results or []:
+        if result.get('item') not in names or result.get('skipped'):
+            continue
+        if 'problems' in result:
+            found.extend(result['problems'])
+        else:
+            found.append('the certificate of %s could not be read: %s' % (result.get('item'), result.get('msg', '')))
+    if check_mode:
+        # A check run of a fresh fleet has no collector certificate yet: the collector play would make it.
+        found = [p for p in found if 'does not exist' not in p]
+    if found:
+        problems.append('Apps on %s would connect to a collector whose certificate they can not verify: %s. Add the '
+                        "name to the collector's otlp_tls_collector_endpoint_names and converge the collector first, or "
+                        'point otlp_tls_exporter_collector at a name its certificate holds.'
+                        % (host, '; '.join('on the collector: ' + p for p in found)))
+    return problems
+
+
+# ---------------------------------------------------------------------------
+# Drop-ins
+# ---------------------------------------------------------------------------
+
+def digest(key, text):
+    return hmac.new(to_bytes(key), to_bytes(text), hashlib.sha256).hexdigest()
+
+
+def dropin_paths(unit, name, systemd_dir='/etc/systemd/system', environment_dir='/etc/otlp-tls/env'):
+    return {'dir': '%s/%s.d' % (systemd_dir, unit), 'dropin': '%s/%s.d/%s' % (systemd_dir, unit, name),
+            'env': '%s/%s.env' % (environment_dir, unit), 'env_dir': environment_dir}
+
+
+def dropin_changes(expected, files, digest_key):
+    """The units whose drop-in, its directory or secret environment file differ from ``expected``.
+
+    ``expected``: per unit a dict with paths (dropin_paths), ``dropin`` (the text) and ``env`` (the environment file's
+    text, None when the unit has no secret), ``group`` (of the environment file). ``files``: host_state's result.
+    """
+    changed = []
+    for unit, want in expected.items():
+        paths = want['paths']
+        dropin = files.get(paths['dropin']) or {}
+        env = files.get(paths['env']) or {}
+        same = (dropin.get('sha256') == hashlib.sha256(to_bytes(want['dropin'])).hexdigest()
+                and not _attributes_differ(dropin, 'root', 'root', '0644')
+                and not _attributes_differ(files.get(paths['dir']), 'root', 'root', '0755'))
+        if want['env'] is None:
+            same = same and not env.get('exists')
+        else:
+            same = (same and env.get('hmac') == digest(digest_key, want['env'])
+                    and not _attributes_differ(env, 'root', want['group'], '0640')
+                    and not _attributes_differ(files.get(paths['env_dir']), 'root', 'root', '0711'))
+        if not same:
+            changed.append(unit)
+    return changed

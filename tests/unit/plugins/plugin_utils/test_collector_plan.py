@@ -1,0 +1,94 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The collector's plan: config.yaml, the checks of its settings, the programs on its ports, the unit's lines."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.otlp.tls.plugins.filter.exporter_env import systemd_environment
+from ansible_collections.otlp.tls.plugins.plugin_utils import collector_plan
+
+BASE = dict(distribution='otelcol', install_method='file', checksum='', file='/tmp/otelcol.tar.gz', service_name='otelcol',
+            group='otelcol', environment={}, secret_environment={}, grpc_endpoint='0.0.0.0:4317',
+            http_endpoint='0.0.0.0:4318', tls_mode='mtls', tls_min_version='1.2', tls_reload_interval='1m',
+            client_ca_file_reload=True, grpc_max_connection_age='5m', grpc_max_connection_age_grace='30s',
+            certificate_dir='/etc/otlp-tls/collector', extensions={'health_check': {'endpoint': '127.0.0.1:13133'}},
+            processors={'batch': {}}, exporters={'debug': {}},
+            pipelines={'traces': {'receivers': ['otlp'], 'exporters': ['debug']}}, telemetry={}, extra_config={})
+
+
+def settings(**changes):
+    return dict(BASE, **changes)
+
+
+def test_mtls_receivers_and_the_users_sections_in_order():
+    config = collector_plan.config(settings())
+    assert list(config) == ['receivers', 'extensions', 'processors', 'exporters', 'service']
+    grpc, http = config['receivers']['otlp']['protocols']['grpc'], config['receivers']['otlp']['protocols']['http']
+    assert grpc['tls'] == http['tls'] == {
+        'cert_file': '/etc/otlp-tls/collector/fullchain.pem', 'key_file': '/etc/otlp-tls/collector/key.pem',
+        'min_version': '1.2', 'reload_interval': '1m', 'client_ca_file': '/etc/otlp-tls/collector/ca.pem',
+        'client_ca_file_reload': True}
+    assert grpc['keepalive']['server_parameters'] == {'max_connection_age': '5m', 'max_connection_age_grace': '30s'}
+    assert 'keepalive' not in http
+    assert config['service'] == {'pipelines': BASE['pipelines'], 'extensions': ['health_check']}
+
+
+def test_tls_none_and_extra_config_merged_recursively():
+    config = collector_plan.config(settings(tls_mode='none', http_endpoint='', grpc_max_connection_age='',
+                                            extra_config={'service': {'telemetry': {'logs': {'level': 'debug'}}},
+                                                          'exporters': {'debug': {'verbosity': 'detailed'}}}))
+    assert config['receivers']['otlp']['protocols'] == {'grpc': {'endpoint': '0.0.0.0:4317'}}
+    assert config['service']['telemetry'] == {'logs': {'level': 'debug'}} and 'pipelines' in config['service']
+    assert config['exporters'] == {'debug': {'verbosity': 'detailed'}}
+    tls = collector_plan.config(settings(tls_mode='tls', tls_reload_interval=''))['receivers']['otlp']['protocols']
+    assert 'client_ca_file' not in tls['grpc']['tls'] and 'reload_interval' not in tls['grpc']['tls']
+
+
+@pytest.mark.parametrize('changes, message', [
+    (dict(install_method='url', checksum='md5:00'), 'must be "sha256:<64 hex>"'),
+    (dict(checksum='sha256:xyz'), 'must be "sha256:<64 hex>"'),
+    (dict(file=''), 'otlp_tls_collector_file must name'),
+    (dict(grpc_endpoint='', http_endpoint=''), 'set otlp_tls_collector_grpc_endpoint'),
+    (dict(grpc_endpoint='0.0.0.0:99999'), 'port up to 65535'),
+    (dict(grpc_endpoint='no-port'), 'host:port'),
+    (dict(http_endpoint='127.0.0.1:4317'), 'different ports'),
+    (dict(pipelines={}), 'pipelines must be a non-empty mapping'),
+    (dict(extra_config=[]), 'extra_config must be a mapping'),
+    (dict(environment={'1X': 'a'}), 'is not an environment variable name'),
+    (dict(secret_environment={'T': 'a\nExecStartPre=/bin/id'}), 'holds a newline'),
+    (dict(environment={'T': ['a']}), 'must be a string or a number'),
+    (dict(environment={'T': 'a'}, secret_environment={'T': 'b'}), 'keep it in one'),
+    (dict(environment='A=b'), 'must be a dict'),
+])
+def test_problems_name_the_variable_and_fix_never_a_value(changes, message):
+    problems = collector_plan.problems(settings(**changes), 'c1')
+    assert problems and 'for c1' in problems[0] and message in ' '.join(problems), problems
+    assert 'ExecStartPre' not in ' '.join(problems)
+
+
+def test_good_settings_have_no_problem():
+    assert collector_plan.problems(settings(), 'c1') == []
+    assert collector_plan.problems(settings(install_method='url', checksum='sha256:' + 'a' * 64), 'c1') == []
+
+
+def test_squatters():
+    lines = ['LISTEN 0 4096 *:4317 *:* users:(("otelcol",pid=1,fd=7))',
+             'LISTEN 0 5 0.0.0.0:4318 0.0.0.0:* users:(("python3",pid=9,fd=3))',
+             'LISTEN 0 4096 *:43170 *:*']
+    assert collector_plan.squatters(lines, settings()) == ['LISTEN 0 5 0.0.0.0:4318 0.0.0.0:* users:(("python3",pid=9,fd=3))']
+    unnamed = ['LISTEN 0 4096 *:4317 *:*']
+    assert collector_plan.squatters(unnamed, settings()) == unnamed
+    assert collector_plan.squatters(unnamed + ['live 4317'], settings()) == []
+
+
+def test_unit_lines():
+    assert collector_plan.unit_settings(settings(), systemd_environment) == 'CapabilityBoundingSet='
+    lines = collector_plan.unit_settings(settings(grpc_endpoint='0.0.0.0:443', environment={'A': 'b c'},
+                                                  secret_environment={'TOKEN': 'secret'}), systemd_environment)
+    assert 'Environment="A=b c"' in lines and 'EnvironmentFile=/etc/otlp-tls/env/otelcol.service.env' in lines
+    assert 'TOKEN' in lines and 'secret' not in lines.replace('Secret', '')
+    assert lines.endswith('CapabilityBoundingSet=CAP_NET_BIND_SERVICE')
