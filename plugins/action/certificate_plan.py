@@ -13,7 +13,7 @@ from ansible_collections.otlp.tls.plugins.plugin_utils.action import PlanAction
 
 
 class ActionModule(PlanAction):
-    SETTINGS = ('source', 'ca_source', 'key_location', 'validity_days', 'renew_before', 'force', 'rotate_key',
+    SETTINGS = ('source', 'ca_source', 'key_location', 'validity_days', 'renew_before_days', 'force', 'rotate_key',
                 'key_type', 'organization')
     OPTIONS = ('entries', 'ca', 'state')
 

@@ -17,7 +17,7 @@ from ansible_collections.otlp.tls.plugins.plugin_utils.action import PlanAction,
 class ActionModule(PlanAction):
     SETTINGS = ('tls_mode', 'certificate_scope', 'collector', 'collector_group', 'grpc_port', 'http_port', 'protocol',
                 'signals', 'timeout', 'compression', 'resource_attributes')
-    OPTIONS = ('apps', 'dropin_name')
+    OPTIONS = ('apps', 'dropin_name', 'ca', 'certificate_settings')
 
     def plan(self, args, settings, host, task_vars):
         apps = args.get('apps') if args.get('apps') is not None else []
@@ -25,7 +25,7 @@ class ActionModule(PlanAction):
         if problems:
             raise host_plan.PlanError(' '.join(problems))
         if not apps:
-            return dict(changed=False, plan=[], certificates=[], certificate_state={}, dropins_changed=[],
+            return dict(changed=False, plan=[], certificates=[], certificates_todo=[], certificate_state={}, dropins_changed=[],
                         ansible_facts=dict(otlp_tls_exporter_plan=[]))
         units = host_plan.exporter_units(apps)
         dropin_name = args.get('dropin_name') or '50-otlp-tls.conf'
@@ -49,7 +49,19 @@ class ActionModule(PlanAction):
                                   dropin=with_environment_file(item['content'], paths[unit]['env']) if secret
                                   else item['content'],
                                   env=systemd_environment_file(secret) if secret else None)
-        return dict(changed=False, plan=plan, certificates=host_plan.exporter_certificates(apps, settings, host, plan),
+        certificates = host_plan.exporter_certificates(apps, settings, host, plan)
+        todo = []
+        if settings['tls_mode'] == 'mtls':
+            # The client certificates' decision, as the certificate role would make it: the role runs only for a
+            # host with a certificate to issue, renew or install (its checks run here too, every time).
+            certificate_settings = args.get('certificate_settings') or {}
+            problems = host_plan.certificate_problems(certificates, certificate_settings, host)
+            if problems:
+                raise host_plan.PlanError(' '.join(problems))
+            decisions = host_plan.certificate_decisions(certificates, state.get('certificates') or {},
+                                                        args.get('ca') or {}, certificate_settings)
+            todo = [c['name'] for c in certificates if decisions.get(c['name'])]
+        return dict(changed=False, plan=plan, certificates=certificates, certificates_todo=todo,
                     certificate_state=state.get('certificates') or {},
                     dropins_changed=host_plan.dropin_changes(expected, state.get('files') or {}, key),
                     ansible_facts=dict(otlp_tls_exporter_plan=plan))

@@ -66,21 +66,7 @@ options:
     default: 0
 '''
 
-    # Attributes of a module that only reads, entirely in its action plugin on the controller.
-    CONTROLLER = r'''
-attributes:
-  check_mode:
-    support: full
-    description: Reads only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so has nothing to show.
-  action:
-    support: full
-    description: Runs entirely in the action plugin on the controller.
-'''
-
-    # Attributes of a module that reads a host and changes nothing (the plans and host_state).
+    # Attributes of a module that reads and changes nothing (the plans, host_state, inventory_vars).
     READS = r'''
 attributes:
   check_mode:
@@ -89,4 +75,22 @@ attributes:
   diff_mode:
     support: none
     description: Changes nothing, so has nothing to show.
+'''
+
+    # With READS, the action attribute of a module that runs entirely in its action plugin on the
+    # controller and connects to no host (inventory_vars).
+    CONTROLLER = r'''
+attributes:
+  action:
+    support: full
+    description: Runs entirely in the action plugin on the controller.
+'''
+
+    # With READS, the action attribute of a role's plan (certificate_plan, exporter_plan): decided in
+    # its action plugin on the controller, from what one otlp.tls.host_state call read of the host.
+    PLAN = r'''
+attributes:
+  action:
+    support: full
+    description: Runs in the action plugin on the controller, with at most one remote call (M(otlp.tls.host_state)).
 '''

@@ -10,15 +10,13 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: ledger_report
 short_description: The certificates the CA issued that are still valid but belong to nothing in the inventory
-version_added: 0.2.0
 description:
   - Reads the issuance ledger (the text of C(ledger.jsonl) that M(otlp.tls.x509_sign) writes on the CA host) and returns a
     report row for every certificate that is still valid, was issued by a CA the fleet still trusts, is not revoked, and
     whose host is no longer in the inventory or whose entry that host no longer has.
   - Such a certificate still opens the collectors to whoever holds its key. Revoke it (C(playbooks/revoke.yml)).
   - Only the newest certificate of each host and entry is reported.
-author:
-  - otlp.tls maintainers (@otlp-tls)
+version_added: 0.2.0
 options:
   _input:
     description: The ledger's text (JSON lines).
@@ -43,6 +41,8 @@ options:
     description: The text of C(revoked.json) beside the CA (empty when nothing is revoked).
     type: str
     default: ''
+author:
+  - otlp.tls maintainers (@otlp-tls)
 '''
 
 EXAMPLES = r'''

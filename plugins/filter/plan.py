@@ -31,22 +31,31 @@ def exporter_certificates(apps, host, certificate_scope='unit', plan=None):
     return host_plan.exporter_certificates(apps, {'certificate_scope': certificate_scope}, host, plan)
 
 
-def collector_names(collectors, hostvars):
-    """Which inventory host answers to each collector name (its name and its otlp_tls_collector_endpoint_names)."""
-    names = dict((host, hostvars[host].get('otlp_tls_collector_endpoint_names') or []) for host in collectors or [])
-    return host_plan.collector_names(collectors, names)
+def collector_names(collectors):
+    """Which inventory host answers to each collector name: its inventory name and its otlp_tls_collector_endpoint_names.
+
+    ``collectors`` is the registered result of otlp.tls.inventory_vars over the collector group (the inventory's view,
+    never a host's facts).
+    """
+    hosts = (collectors or {}).get('hosts') or {}
+    names = dict((host, (values or {}).get('endpoint_names') or []) for host, values in hosts.items())
+    return host_plan.collector_names(list(hosts), names)
 
 
-def batch_collector_names(hosts, hostvars, name_to_host):
-    """The collector names the apps of these hosts use whose drop-in changes in this run, that a collector answers to."""
+def batch_collector_names(hosts, hostvars, name_to_host=None):
+    """The collector names used by the apps of these hosts whose drop-in changes in this run (registered plans).
+
+    With ``name_to_host``, only the names a collector of the inventory answers to.
+    """
     out = []
     for host in hosts:
         result = hostvars[host].get('__otlp_tls_exporter') or {}
         if not result.get('dropins_changed'):
             continue
         for entry in result.get('plan') or []:
-            if entry['collector'] in name_to_host and entry['collector'] not in out:
-                out.append(entry['collector'])
+            name = entry.get('collector')
+            if name and name not in out and (name_to_host is None or name in name_to_host):
+                out.append(name)
     return out
 
 
@@ -54,11 +63,16 @@ def exporter_collector_problems(plan, name_to_host, results, host, group, check_
     return host_plan.collector_problems(plan, name_to_host, results, host, group, bool(check_mode))
 
 
-def certificates_changed(plan, installed):
-    """The names of this run's certificates whose files changed: planned for work and installed with a change."""
+def certificates_changed(plan, installed, among=None):
+    """The names of this run's certificates whose files changed: planned for work and installed with a change.
+
+    ``among``: only these names (the exporter passes the ones its plan of this run sent to the certificate role, so
+    that a result left by an earlier play never counts).
+    """
     todo = (plan or {}).get('todo') or []
     return [r['item']['name'] for r in (installed or {}).get('results') or []
-            if r.get('changed') and isinstance(r.get('item'), dict) and r['item'].get('name') in todo]
+            if r.get('changed') and isinstance(r.get('item'), dict) and r['item'].get('name') in todo
+            and (among is None or r['item']['name'] in among)]
 
 
 def restart_units(plan, changed_certificates, trust_changed=False):
@@ -103,19 +117,28 @@ def hosts_with_work(hosts, hostvars, register='otlp_tls_certificate_plan'):
     return [h for h in hosts if ((hostvars[h].get(register) or {}).get('todo'))]
 
 
+def _for_host(mapping, host):
+    """The (entry, value) pairs of x509_sign's host:entry keys that belong to ``host`` (entry names hold no colon)."""
+    out = []
+    for key, value in sorted((mapping or {}).items()):
+        owner, _sep, entry = key.rpartition(':')
+        if owner == host:
+            out.append((entry, value))
+    return out
+
+
 def refused_for(signed, host):
     """What the CA refused for ``host`` (x509_sign's refused, keyed host:entry)."""
-    prefix = '%s:' % host
-    return [value for key, value in sorted(((signed or {}).get('refused') or {}).items()) if key.startswith(prefix)]
+    return [value for _entry, value in _for_host((signed or {}).get('refused'), host)]
 
 
 def signed_entries(entries, signed, host):
     """This host's entries the CA signed or kept in this run (not revoked ones; none in a check run without a CA)."""
-    names = [key.split(':', 1)[1] for key in ((signed or {}).get('certificates') or {}) if key.startswith('%s:' % host)]
+    names = [entry for entry, _value in _for_host((signed or {}).get('certificates'), host)]
     return [e for e in entries or [] if e.get('name') in names]
 
 
-def provided_problems(hosts, hostvars, register='otlp_tls_certificate_provided_info'):
+def provided_problems(hosts, hostvars, register='__otlp_tls_certificate_provided_info'):
     """Every problem x509_info found in any host's provided files."""
     out = []
     for host in hosts:

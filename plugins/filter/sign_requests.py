@@ -10,7 +10,6 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: sign_requests
 short_description: Pair what the inventory grants each host with the CSR it sent, as requests for M(otlp.tls.x509_sign)
-version_added: 0.1.0
 description:
   - Takes the names of the play's hosts and, for each certificate entry the inventory grants a host (O(grants), the
     registered result of M(otlp.tls.inventory_vars) for the certificate role's variables), returns a request with the
@@ -21,8 +20,7 @@ description:
     O(grants) alone. An entry the host made no CSR for (its task failed or was skipped) gets no request; a CSR for an
     entry the inventory does not grant is ignored.
   - Requests are named C(<host>:<entry>).
-author:
-  - otlp.tls maintainers (@otlp-tls)
+version_added: 0.1.0
 options:
   _input:
     description: Host names, usually C(ansible_play_batch).
@@ -45,6 +43,8 @@ options:
         C(force).
     type: dict
     required: true
+author:
+  - otlp.tls maintainers (@otlp-tls)
 '''
 
 EXAMPLES = r'''

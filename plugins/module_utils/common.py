@@ -33,8 +33,9 @@ class ModuleFailure(Exception):
         self.result = result
 
 
-# Options that several modules take, by group; their documentation is in the doc fragments of the
-# same names (plugins/doc_fragments/common.py: FILES, CHECKS, NAME_CONSTRAINTS, LOCK).
+# Options that several modules take, by group. files and checks are documented in the doc fragments of
+# the same names (plugins/doc_fragments/common.py: FILES, CHECKS); the other groups in each module, whose
+# wording differs (x509_ca and x509_sign apply name constraints differently).
 OPTION_GROUPS = {
     'files': dict(
         owner=dict(type='str'),
@@ -51,6 +52,10 @@ OPTION_GROUPS = {
     ),
     'lock': dict(
         lock_timeout=dict(type='int', default=120),
+    ),
+    # The mode of a private key file the module writes (no_log=False: a mode is no secret, whatever its name).
+    'key_mode': dict(
+        private_key_mode=dict(type='str', default='0600', no_log=False),
     ),
 }
 

@@ -14,23 +14,19 @@ short_description: Check a host's certificate entries and decide on the controll
 version_added: 0.3.0
 description:
   - The certificate role's plan. Checks the entries and settings (names, directories, profiles, key modes,
-    renew_before below validity_days, the CA source), then compares each entry with what the host has, read with
+    renew_before_days below validity_days, the CA source), then compares each entry with what the host has, read with
     M(otlp.tls.host_state) (one remote call) or passed in O(state).
-  - An entry needs the signing path when its certificate is missing or unreadable, expires within O(renew_before) days,
+  - An entry needs the signing path when its certificate is missing or unreadable, expires within O(renew_before_days) days,
     was not issued by the current CA, has another subject, other subjectAltNames or profile, when its key is missing,
     does not belong to it, is not PKCS#8, is of another type or a staged key waits, when C(fullchain.pem) or C(ca.pem)
     differ from what the CA gives, when a file's owner, group or mode differ, and with O(force) or O(rotate_key).
-    The rule for the certificate itself is the signer's own (C(pki.reissue_reasons)), so the plan and the signer
-    never disagree. In doubt, it says the entry needs work (the signing path is always correct, only slower).
+    The rule for the certificate itself is the signer's own (C(renewal.renewal_reasons) in module_utils, which
+    M(otlp.tls.x509_sign) calls too), so the plan and the signer never disagree. In doubt, it says the entry needs work
+    (the signing path is always correct, only slower).
   - With O(source=provided) every entry is sent down the path (the files on the controller are checked each run).
-author:
-  - otlp.tls maintainers (@otlp-tls)
 extends_documentation_fragment:
   - otlp.tls.common.reads
-attributes:
-  action:
-    support: full
-    description: Runs in the action plugin on the controller, with at most one remote call.
+  - otlp.tls.common.plan
 options:
   entries:
     description: The role's entries (C(otlp_tls_certificate_wanted)).
@@ -49,7 +45,7 @@ options:
   validity_days:
     description: Validity of new certificates.
     type: int
-  renew_before:
+  renew_before_days:
     description: Days before expiry from which a certificate is renewed.
     type: int
   force:
@@ -70,6 +66,8 @@ options:
   state:
     description: What M(otlp.tls.host_state) read of the entries' directories, by name; read here when not given.
     type: dict
+author:
+  - otlp.tls maintainers (@otlp-tls)
 '''
 
 EXAMPLES = r'''
@@ -79,7 +77,7 @@ EXAMPLES = r'''
     source: generated
     ca_source: generated
     validity_days: 365
-    renew_before: 30
+    renew_before_days: 30
     key_type: ec-p256
     ca: "{{ otlp_tls_ca_result }}"
   register: plan

@@ -22,14 +22,9 @@ description:
   - Header values (secrets) never appear in the result (the plan holds their names) and are compared by an HMAC under
     a key made for this call, never by a plain digest.
   - Sets the fact C(otlp_tls_exporter_plan) (the plan), used by C(playbooks/check.yml).
-author:
-  - otlp.tls maintainers (@otlp-tls)
 extends_documentation_fragment:
   - otlp.tls.common.reads
-attributes:
-  action:
-    support: full
-    description: Runs in the action plugin on the controller, with one remote call.
+  - otlp.tls.common.plan
 options:
   apps:
     description: The role's C(otlp_tls_exporter_apps).
@@ -76,6 +71,18 @@ options:
     description: File name of the drop-ins.
     type: str
     default: 50-otlp-tls.conf
+  ca:
+    description:
+      - The CA role's result (C(certificate), the signing CA, and C(bundle), PEM), for the client certificates' renewal
+        decision. Without it every client certificate is sent to the certificate role.
+    type: dict
+  certificate_settings:
+    description:
+      - The certificate role's settings the decision needs (C(source), C(ca_source), C(key_location), C(validity_days),
+        C(renew_before_days), C(force), C(rotate_key), C(key_type), C(organization)); see M(otlp.tls.certificate_plan).
+    type: dict
+author:
+  - otlp.tls maintainers (@otlp-tls)
 '''
 
 EXAMPLES = r'''
@@ -102,6 +109,11 @@ certificates:
   returned: success
   type: list
   elements: dict
+certificates_todo:
+  description: The client certificates that need the certificate role (issue, renew or install); empty when all are good.
+  returned: success
+  type: list
+  elements: str
 certificate_state:
   description: What the host has in each certificate directory (M(otlp.tls.host_state)'s C(certificates)).
   returned: success

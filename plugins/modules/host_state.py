@@ -11,7 +11,6 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: host_state
 short_description: Read in one call everything the controller needs to decide what must change on a host
-version_added: 0.3.0
 description:
   - Reads, and never writes, the state the roles' plans are compared with; the controller decides from it
     (otlp.tls.exporter_plan, otlp.tls.certificate_plan) whether anything else has to run on the host.
@@ -21,8 +20,7 @@ description:
   - For plain files, their SHA-256, owner, group and mode. For secret files (an C(EnvironmentFile=) with tokens) an
     HMAC-SHA256 under O(digest_key), a key only the controller knows for this run; a digest of a secret that anyone
     reading the output could test guesses against is never returned.
-author:
-  - otlp.tls maintainers (@otlp-tls)
+version_added: 0.3.0
 extends_documentation_fragment:
   - otlp.tls.common.reads
 attributes:
@@ -67,6 +65,8 @@ options:
   digest_key:
     description: Key of the HMAC for O(secret_files); required when they are given. Never shown (C(no_log)).
     type: str
+author:
+  - otlp.tls maintainers (@otlp-tls)
 '''
 
 EXAMPLES = r'''
@@ -125,6 +125,27 @@ def _name(lookup, ident):
         return str(ident)
 
 
+def read_regular(path, limit=MAX_READ):
+    """The first ``limit`` bytes of ``path`` if it is a regular file, not reached through a final symlink; else None.
+
+    Opened without following a symlink and without blocking (a FIFO swapped in after a stat can not hang the call),
+    then checked again on the open file.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, 'rb') as handle:
+            fd = None
+            return handle.read(limit)
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
 def stat_path(path, digest=None):
     """exists, owner, group, mode (and sha256 / hmac of a regular file's content) of ``path``, without following links."""
     try:
@@ -135,9 +156,11 @@ def stat_path(path, digest=None):
                mode='%04o' % stat.S_IMODE(info.st_mode), kind='directory' if stat.S_ISDIR(info.st_mode)
                else 'file' if stat.S_ISREG(info.st_mode) else 'other')
     if out['kind'] == 'file' and digest is not None:
-        with open(path, 'rb') as handle:
-            data = handle.read(MAX_READ + 1)
-        out.update(digest(data))
+        data = read_regular(path, MAX_READ + 1)
+        if data is None:
+            out['kind'] = 'other'
+        else:
+            out.update(digest(data))
     return out
 
 
@@ -146,18 +169,17 @@ def read_certificate_dir(directory):
     for name in PUBLIC_FILES:
         path = os.path.join(directory, name)
         entry = stat_path(path)
-        if entry.get('kind') == 'file':
-            with open(path, 'rb') as handle:
-                entry['text'] = to_text(handle.read(MAX_READ), errors='surrogate_or_replace')
+        data = read_regular(path) if entry.get('kind') == 'file' else None
+        if data is not None:
+            entry['text'] = to_text(data, errors='surrogate_or_replace')
         files[name] = entry
     files['dir'] = stat_path(directory)
     key_path = os.path.join(directory, 'key.pem')
     files['key.pem'] = stat_path(key_path)
     out = dict(files=files, key_public_fingerprint=None, key_pkcs8=None, key_type=None,
                staged_key=stat_path(key_path + '.next').get('exists', False))
-    if HAS_PKI and files['key.pem'].get('kind') == 'file':
-        with open(key_path, 'rb') as handle:
-            data = handle.read(MAX_READ)
+    data = read_regular(key_path) if HAS_PKI and files['key.pem'].get('kind') == 'file' else None
+    if data is not None:
         try:
             key = pki.load_private_key(data, None, 'key')
         except pki.PKIError:

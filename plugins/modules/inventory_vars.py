@@ -24,9 +24,8 @@ description:
   - Templates are rendered in that view too; a value that needs a fact, a C(set_fact) or a registered result fails with a
     message naming the variable and the host.
   - Runs on the controller only; connects to no host.
-author:
-  - otlp.tls maintainers (@otlp-tls)
 extends_documentation_fragment:
+  - otlp.tls.common.reads
   - otlp.tls.common.controller
 options:
   hosts:
@@ -49,6 +48,8 @@ options:
 notes:
   - Uses ansible-core's variable manager as the task executor does; it relies on its internal attributes
     (C(_variable_manager), C(_nonpersistent_fact_cache)) of ansible-core 2.16 to 2.19.
+author:
+  - otlp.tls maintainers (@otlp-tls)
 '''
 
 EXAMPLES = r'''

@@ -11,7 +11,6 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: systemd_dropin
 short_description: Write systemd drop-ins, reload systemd once and restart the running units that need it, in one call
-version_added: 0.2.0
 description:
   - Writes one drop-in file per unit (C(<systemd_dir>/<unit>.d/<name>)), each atomically and only when its content
     differs, creating the drop-in directory when it is missing.
@@ -30,8 +29,7 @@ description:
     the diff, which shows the variable names with the values masked.
   - Does in one remote call what otherwise takes four tasks per host (directory, file, daemon-reload, restart).
   - Every unit name, variable name and value is checked before anything is written.
-author:
-  - otlp.tls maintainers (@otlp-tls)
+version_added: 0.2.0
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -109,6 +107,8 @@ options:
 notes:
   - systemd reads C(EnvironmentFile=) as root when it starts the unit, so the unit needs no access to the file; the
     unit's group may read it because the process holds those values in its environment anyway.
+author:
+  - otlp.tls maintainers (@otlp-tls)
 '''
 
 EXAMPLES = r'''

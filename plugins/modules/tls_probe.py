@@ -11,7 +11,6 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: tls_probe
 short_description: Open a TLS or mTLS connection to an OTLP endpoint and report what happened
-version_added: 0.2.0
 description:
   - Connects from the host that runs the module to O(host):O(port), does the TLS handshake with the given trust bundle
     and (for mTLS) client certificate and key, and reports the certificate the server presented, whether it verified
@@ -22,8 +21,7 @@ description:
     O(fail_on_error) to fail instead.
   - The handshake uses Python's C(ssl); the presented certificate is read and verified with C(cryptography). The key
     never leaves the host and is never returned.
-author:
-  - otlp.tls maintainers (@otlp-tls)
+version_added: 0.2.0
 extends_documentation_fragment:
   - otlp.tls.common
 attributes:
@@ -64,6 +62,8 @@ options:
     description: Fail the task when the connection, the verification or the client's acceptance failed.
     type: bool
     default: false
+author:
+  - otlp.tls maintainers (@otlp-tls)
 '''
 
 EXAMPLES = r'''

@@ -11,7 +11,6 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: x509_ca
 short_description: Create or load the private CA that signs OTLP certificates
-version_added: 0.1.0
 description:
   - Creates a CA private key and a self-signed CA certificate when they do not exist, or loads and checks them when they do.
   - An existing CA is never replaced; a key and certificate that do not belong together, an expired CA certificate, or a
@@ -24,8 +23,7 @@ description:
     recorded (the CA being replaced, the next CA in C(next/), each key against its certificate, and after the promotion
     the new CA), and refuses to go on otherwise, naming the recorded and the found fingerprints and the fix.
   - A new CA can carry name constraints (O(permitted_dns_domains), O(permitted_ip_ranges)).
-author:
-  - otlp.tls maintainers (@otlp-tls)
+version_added: 0.1.0
 extends_documentation_fragment:
   - otlp.tls.common
   - otlp.tls.common.files
@@ -168,6 +166,8 @@ options:
     type: list
     elements: str
     default: []
+author:
+  - otlp.tls maintainers (@otlp-tls)
 '''
 
 EXAMPLES = r'''
@@ -325,7 +325,7 @@ def run(module):
 
 def main():
     run_module(argument_spec(
-        ('files', 'name_constraints', 'lock'),
+        ('files', 'key_mode', 'name_constraints', 'lock'),
         certificate_path=dict(type='path', required=True),
         private_key_path=dict(type='path', required=True),
         private_key_passphrase=dict(type='str', no_log=True),
@@ -333,7 +333,6 @@ def main():
         common_name=dict(type='str', default='otlp.tls CA'),
         organization=dict(type='str'),
         validity_days=dict(type='int', default=3650),
-        private_key_mode=dict(type='str', default='0600', no_log=False),
         certificate_mode=dict(type='str', default='0644'),
         trust_bundle_path=dict(type='path', aliases=['bundle_path']),
         bundle_include=dict(type='list', elements='path', default=[]),

@@ -11,7 +11,6 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: x509_csr
 short_description: Keep a private key on the host that uses it and return a CSR for it
-version_added: 0.1.0
 description:
   - Runs on the host that will use the key. Creates the private key when it is missing, keeps it otherwise, and writes it
     as unencrypted PKCS#8 (the only form every OpenTelemetry SDK reads; Java rejects PKCS#1 and SEC1).
@@ -31,8 +30,7 @@ description:
     certificate and the key, or a certificate copy kept elsewhere) is moved into place first (RV(staged_key_promoted)).
   - Without a key (first issue), or in place of a key no service can read (encrypted, damaged; only with
     O(rotate_key)), the new key is written to O(private_key_path) directly.
-author:
-  - otlp.tls maintainers (@otlp-tls)
+version_added: 0.1.0
 extends_documentation_fragment:
   - otlp.tls.common
   - otlp.tls.common.files
@@ -114,6 +112,8 @@ options:
     type: str
     default: '0750'
     version_added: 0.2.0
+author:
+  - otlp.tls maintainers (@otlp-tls)
 '''
 
 EXAMPLES = r'''

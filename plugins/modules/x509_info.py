@@ -11,15 +11,13 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: x509_info
 short_description: Read certificate and key files and report expiry, names, chain and key match
-version_added: 0.1.0
 description:
   - Reads a certificate (and optionally its private key, chain and a trust bundle) and returns subject, subjectAltNames,
     issuer, expiry, days left, key type, whether the key belongs to the certificate and whether the chain verifies.
   - With O(required_names), O(profile) or O(min_days_left) it also lists the problems that would stop the certificate
     from being used, in RV(problems); it never fails because of them, so it can feed reports and assertions.
   - Never returns key material; for a key it returns its format, type, mode and owner.
-author:
-  - otlp.tls maintainers (@otlp-tls)
+version_added: 0.1.0
 extends_documentation_fragment:
   - otlp.tls.common
   - otlp.tls.common.checks
@@ -50,6 +48,8 @@ options:
       - Named C(trust_bundle_path) in every otlp.tls module; C(ca_path) and C(ca_file) are other names for it.
     type: path
     aliases: [ca_path, ca_file]
+author:
+  - otlp.tls maintainers (@otlp-tls)
 '''
 
 EXAMPLES = r'''

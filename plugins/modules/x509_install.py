@@ -11,7 +11,6 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: x509_install
 short_description: Check a certificate against its key, chain and names, then install it with its chain and trust bundle
-version_added: 0.1.0
 description:
   - Installs a certificate, optionally its chain, a full chain file, a trust bundle and a private key, on the host that
     uses them, in one call.
@@ -31,8 +30,7 @@ description:
   - In check mode a certificate that belongs to neither key is accepted without the key match, with a warning, since
     M(otlp.tls.x509_csr) writes no staged key in check mode.
   - Every file is replaced atomically and only when its content, owner, group or mode differ.
-author:
-  - otlp.tls maintainers (@otlp-tls)
+version_added: 0.1.0
 extends_documentation_fragment:
   - otlp.tls.common
   - otlp.tls.common.files
@@ -87,6 +85,8 @@ options:
     description: Mode of the certificate, chain and bundle files.
     type: str
     default: '0644'
+author:
+  - otlp.tls maintainers (@otlp-tls)
 '''
 
 EXAMPLES = r'''
@@ -289,7 +289,7 @@ def run(module):
 
 def main():
     run_module(argument_spec(
-        ('files', 'checks'),
+        ('files', 'key_mode', 'checks'),
         certificate=dict(type='str', required=True),
         certificate_path=dict(type='path', required=True),
         chain=dict(type='str', default=''),
@@ -300,7 +300,6 @@ def main():
         private_key_path=dict(type='path', required=True, no_log=False),
         private_key=dict(type='str', no_log=True),
         private_key_passphrase=dict(type='str', no_log=True),
-        private_key_mode=dict(type='str', default='0600', no_log=False),
         mode=dict(type='str', default='0644'),
     ), run)
 

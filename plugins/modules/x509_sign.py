@@ -11,7 +11,6 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: x509_sign
 short_description: Sign many CSRs with the private CA in one call, issuing only what the inventory grants
-version_added: 0.1.0
 description:
   - Runs where the CA key lives (usually the controller) and signs the CSRs of a whole play in one task.
   - The subject, subjectAltNames, profile (extended key usage) and validity of every certificate come from the request
@@ -27,8 +26,7 @@ description:
     subjectAltNames and profile, and does not expire within O(renew_before_days) days. Otherwise a new certificate is issued and
     the reasons are returned.
   - Writes nothing. Only requests that got a new certificate count as changed.
-author:
-  - otlp.tls maintainers (@otlp-tls)
+version_added: 0.1.0
 extends_documentation_fragment:
   - otlp.tls.common
 options:
@@ -149,6 +147,8 @@ options:
         description: Re-issue this certificate even when it is still good.
         type: bool
         default: false
+author:
+  - otlp.tls maintainers (@otlp-tls)
 '''
 
 EXAMPLES = r'''

@@ -26,6 +26,7 @@ import hmac
 import re
 
 from ansible.module_utils.common.text.converters import to_bytes
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.otlp.tls.plugins.module_utils import pki
 
@@ -77,13 +78,17 @@ def certificate_problems(entries, settings, host):
     problems = []
     source = settings.get('source')
     try:
-        validity, renew = int(settings.get('validity_days')), int(settings.get('renew_before'))
+        validity, renew = int(settings.get('validity_days')), int(settings.get('renew_before_days'))
     except (TypeError, ValueError):
         validity, renew = 0, -1
     if not 0 <= renew < validity:
         problems.append('renew_before (%s) must be at least 0 and below validity_days (%s), or every run re-issues: '
                         'fix otlp_tls_certificate_renew_before / otlp_tls_certificate_validity_days'
-                        % (settings.get('renew_before'), settings.get('validity_days')))
+                        % (settings.get('renew_before_days'), settings.get('validity_days')))
+    if source not in ('generated', 'provided'):
+        problems.append('otlp_tls_certificate_source must be generated or provided, got %r' % (source,))
+    if settings.get('key_location') not in ('host', 'ca_host'):
+        problems.append('otlp_tls_certificate_key_location must be host or ca_host, got %r' % (settings.get('key_location'),))
     if source == 'generated' and settings.get('ca_source') != 'generated':
         problems.append('generated certificates need otlp_tls_ca_source=generated (a provided CA has no key here to '
                         'sign with): set otlp_tls_certificate_source=provided with your files, or let otlp.tls make the CA')
@@ -138,7 +143,7 @@ def certificate_decisions(entries, state, ca, settings, grants=None, now=None):
     """For each entry name, why the signing path has to run (an empty list: the installed files are good as they are).
 
     ``state`` is host_state's ``certificates`` result; ``ca`` holds ``certificate`` (the signing CA, PEM) and
-    ``bundle`` (the trust bundle, PEM); ``settings`` renew_before, force, rotate_key, key_type, organization,
+    ``bundle`` (the trust bundle, PEM); ``settings`` renew_before_days, force, rotate_key, key_type, organization,
     key_location; ``grants`` what the inventory grants by entry name (the signer's view), default the entries.
     """
     now = now or pki.utcnow()
@@ -153,9 +158,9 @@ def certificate_decisions(entries, state, ca, settings, grants=None, now=None):
         reasons = decisions.setdefault(entry['name'], [])
         grant_entry = (grants or {}).get(entry['name'], entry)
         have = (state or {}).get(entry['name'])
-        if settings.get('force'):
+        if boolean(settings.get('force') or False, strict=False):
             reasons.append('re-issue forced')
-        if settings.get('rotate_key'):
+        if boolean(settings.get('rotate_key') or False, strict=False):
             reasons.append('a new key was asked for')
         if ca_cert is None or not bundle:
             reasons.append('the CA is not known yet')
@@ -185,7 +190,7 @@ def certificate_decisions(entries, state, ca, settings, grants=None, now=None):
                 grant = pki.Grant(grant_entry['common_name'], settings.get('organization') or None,
                                   grant_entry['subject_alt_names'], grant_entry['profile'])
                 reasons.extend(pki.reissue_reasons(cert, (grant, cert.public_key()), ca_cert, grant.profile,
-                                                   int(settings.get('renew_before', 30)), now))
+                                                   int(settings.get('renew_before_days', 30)), now))
             except (pki.PKIError, KeyError, TypeError, ValueError) as exc:
                 reasons.append('the grant can not be checked (%s)' % exc)
             if _certs(files.get('fullchain.pem', {}).get('text')) != _certs(to_text_pem(pki.certificate_pem(cert) + ca_pem)):
@@ -256,7 +261,10 @@ def exporter_input_problems(apps, settings, host):
     units = []
     for index, app in enumerate(apps):
         if not isinstance(app, dict) or not app.get('unit') or not app.get('language'):
-            problems.append('app #%d of otlp_tls_exporter_apps needs a unit and a language (got %r)' % (index + 1, app))
+            # Names only, never the item: its headers are secrets.
+            keys = sorted(str(k) for k in app) if isinstance(app, dict) else []
+            problems.append('app #%d of otlp_tls_exporter_apps needs a unit and a language (it has: %s)'
+                            % (index + 1, ', '.join(keys) or 'nothing'))
             continue
         units.append(short_unit(app['unit']))
     twice = sorted(set(u for u in units if units.count(u) > 1))

@@ -45,9 +45,9 @@ PLAYBOOK = [
 ]
 
 
-def run_fleet(tmp_path, forge=True, cache_dir=None, passphrase='the-real-passphrase'):
+def run_fleet(tmp_path, forge=True, cache_dir=None, passphrase='the-real-passphrase', more=None, args=()):
     evil = tmp_path / 'evil'
-    forged = dict(FORGED, otlp_tls_ca_dir=str(evil / 'ca'))
+    forged = dict(FORGED, otlp_tls_ca_dir=str(evil / 'ca'), **(more or {}))
     inventory = {'all': {
         'vars': {
             'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
@@ -70,7 +70,7 @@ def run_fleet(tmp_path, forge=True, cache_dir=None, passphrase='the-real-passphr
         env.update(ANSIBLE_CACHE_PLUGIN='ansible.builtin.jsonfile', ANSIBLE_CACHE_PLUGIN_CONNECTION=str(cache_dir),
                    ANSIBLE_CACHE_PLUGIN_TIMEOUT='86400')
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i',
-                           str(tmp_path / 'inventory.yml'), str(tmp_path / 'site.yml'), '-vvv'],
+                           str(tmp_path / 'inventory.yml'), str(tmp_path / 'site.yml'), '-vvv'] + list(args),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, check=False, cwd=str(tmp_path))
     return proc.returncode, proc.stdout.decode()
 
@@ -139,3 +139,13 @@ def test_an_honest_fleet_converges_and_stays(tmp_path):
     assert rc == 0, out
     recap = [line for line in out.splitlines() if line.startswith(('collector1 ', 'app1 ', 'app2 '))]
     assert len(recap) == 3 and all('changed=0' in line for line in recap), recap
+
+
+def test_a_forged_source_names_no_task_file(tmp_path):
+    """A fact can not make the role include another task file, even with the argument check skipped."""
+    rc, out = run_fleet(tmp_path, more={'otlp_tls_certificate_source': '../../collector/tasks/install'},
+                        args=['--skip-tags', 'always'])
+    assert rc == 2, out
+    assert "otlp_tls_certificate_source must be generated or provided, got '../../collector/tasks/install'" in out
+    assert 'collector/tasks/install' not in ''.join(l for l in out.splitlines() if l.startswith('TASK ['))
+    assert_honest_hosts_signed(tmp_path)

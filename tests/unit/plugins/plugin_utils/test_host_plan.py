@@ -22,7 +22,7 @@ NOW = pki.utcnow()
 DEFAULTS = dict(name='otlp', dir='/etc/otlp-tls/otlp', profile='client', common_name='app1',
                 subject_alt_names=['app1'], owner='root', group='root', key_mode='0600', provided_certificate='',
                 provided_private_key='', provided_chain='')
-SETTINGS = dict(source='generated', ca_source='generated', key_location='host', validity_days=365, renew_before=30,
+SETTINGS = dict(source='generated', ca_source='generated', key_location='host', validity_days=365, renew_before_days=30,
                 force=False, rotate_key=False, key_type='ec-p256', organization='')
 
 
@@ -68,12 +68,14 @@ def decide(ca, state, **settings):
 def test_a_good_certificate_needs_nothing(ca):
     key = pki.generate_private_key('ec-p256')
     assert decide(ca, state_for(ca, leaf(ca, key), key)) == []
+    # -e otlp_tls_certificate_force=false arrives as a string
+    assert decide(ca, state_for(ca, leaf(ca, key), key), force='false', rotate_key='False') == []
 
 
 @pytest.mark.parametrize('change, reason', [
     (dict(force=True), 're-issue forced'),
     (dict(rotate_key=True), 'a new key was asked for'),
-    (dict(renew_before=400), 'within renew_before'),
+    (dict(renew_before_days=400), 'within renew_before'),
     (dict(key_type='rsa-2048'), 'key type changed'),
 ])
 def test_settings_that_need_the_signing_path(ca, change, reason):
@@ -141,9 +143,11 @@ def test_entries_fill_every_setting():
     ([{'name': 'a', 'dir': '/x'}, {'name': 'b', 'dir': '/x'}], {}, 'directory /x is used twice'),
     ([{'name': 'a', 'profile': 'peer'}], {}, 'profile must be one of'),
     ([{'name': 'a', 'key_mode': '0644'}], {}, 'never world-readable'),
-    ([{'name': 'a'}], {'renew_before': 400}, 'renew_before (400)'),
+    ([{'name': 'a'}], {'renew_before_days': 400}, 'renew_before (400)'),
     ([{'name': 'a'}], {'ca_source': 'provided'}, 'otlp_tls_ca_source=generated'),
     ([{'name': 'a'}], {'source': 'provided'}, 'needs provided_certificate'),
+    ([{'name': 'a'}], {'source': '../../collector/tasks/install'}, 'must be generated or provided'),
+    ([{'name': 'a'}], {'key_location': 'elsewhere'}, 'must be host or ca_host'),
 ])
 def test_certificate_problems_name_the_host_item_and_fix(items, settings, message):
     entries = host_plan.certificate_entries(items, DEFAULTS)
@@ -188,7 +192,8 @@ def test_exporter_plan_problems():
 
 @pytest.mark.parametrize('apps, settings, message', [
     ('web', {}, 'must be a list'),
-    ([{'unit': 'web'}], {}, 'needs a unit and a language'),
+    ([{'unit': 'web', 'headers': {'x-key': 'SECRET'}}], {}, 'needs a unit and a language (it has: headers, unit)'),
+    ([{'unit': '', 'language': 'go', 'headers': {'x-key': 'SECRET'}}], {}, 'needs a unit and a language'),
     ([{'unit': 'web', 'language': 'go'}, {'unit': 'web.service', 'language': 'go'}], {}, 'twice: web'),
     ([{'unit': 'web', 'language': 'go'}], {'collector': ''}, 'set otlp_tls_exporter_collector'),
     ([{'unit': 'web', 'language': 'go'}], {'collector': 'https://c1'}, 'without scheme or path'),
@@ -196,6 +201,7 @@ def test_exporter_plan_problems():
 def test_exporter_input_problems(apps, settings, message):
     problems = host_plan.exporter_input_problems(apps, dict(EXPORTER, **settings), 'app1')
     assert problems and message in problems[0], problems
+    assert 'SECRET' not in ' '.join(problems)
 
 
 def test_collector_names_and_problems():
