@@ -168,6 +168,11 @@ def any_dir_under(entries, prefix='/etc/otlp-tls/'):
     return any(str(e.get('dir', '')).startswith(prefix) for e in entries or [])
 
 
+def any_changed(results):
+    """Whether any of these task results changed (an undefined or skipped one counts as unchanged)."""
+    return any(isinstance(r, dict) and r.get('changed') for r in results or [])
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -191,4 +196,5 @@ class FilterModule(object):
             'ca_host_keys': ca_host_keys,
             'parent_dirs': parent_dirs,
             'any_dir_under': any_dir_under,
+            'any_changed': any_changed,
         }
