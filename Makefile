@@ -25,7 +25,8 @@ test: setup
 	echo "make test: all steps passed in $$(( $$(date +%s) - start )) s"
 
 unit:
-	$(ENV); pytest -q -p no:cacheprovider tests/unit
+	$(ENV); mkdir -p tests/output/junit; \
+	pytest -q -p no:cacheprovider --junitxml=tests/output/junit/unit.xml -o junit_suite_name=unit tests/unit
 
 sanity:
 	bash tests/sanity/run.sh
@@ -45,8 +46,9 @@ $(addprefix molecule-,$(SCENARIOS)): molecule-%:
 	start=$$(date +%s); (cd roles/$$role && molecule test -s $$scenario); \
 	echo "molecule $$role/$$scenario passed in $$(( $$(date +%s) - start )) s"
 
+# pytest over the e2e fleet (tests/e2e/run.sh); JUnit XML in tests/output/junit/e2e.xml.
 e2e:
-	bash tests/e2e/run.sh
+	E2E_JUNIT=tests/output/junit/e2e.xml bash tests/e2e/run.sh
 
 e2e-readme: setup
 	bash tests/e2e/run.sh --readme

@@ -1,18 +1,18 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Turn the e2e results into the README's matrix, and fail unless every cell passed.
+"""The README's matrix from the e2e results, and the README writer.
 
-Usage: python matrix.py RESULTS_DIR [README]. RESULTS_DIR holds one JSON list per
-collector of "service spans distinct_seq max_seq" lines (tests/files/count_spans.py).
-Prints the matrix; with README, replaces the text between the e2e-matrix markers.
-Exit 1 when an app's 20 numbered spans did not all arrive or a refused client got through.
+tests/e2e/test_matrix.py writes .tmp/e2e/results/matrix.json ({service: [spans, distinct,
+highest]}, spans of this run of each app); conftest.py prints the matrix at the end of the
+session and, with --e2e-readme (tests/e2e/run.sh --readme), writes it between the
+e2e-matrix markers of README.md. By hand: python matrix.py RESULTS_JSON [README]; exit 1
+when a cell failed or a refused client got through.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import glob
 import json
 import os
 import re
@@ -26,14 +26,24 @@ NEGATIVES = [('neg-no-certificate', 'no client certificate'), ('neg-other-ca', '
 EXPECTED = 20
 
 
-def load(results_dir):
-    seen = {}
-    for path in glob.glob(os.path.join(results_dir, '*.json')):
-        with open(path) as handle:
-            for line in json.load(handle):
-                service, spans, distinct, highest = line.split()[:4]
-                seen[service] = (int(spans), int(distinct), int(highest))
-    return seen
+def load(path):
+    with open(path) as handle:
+        return {service: tuple(counts) for service, counts in json.load(handle).items()}
+
+
+def complete(seen, languages):
+    """Whether every cell of ``languages`` and every refused client has a result."""
+    services = ['%s-%s-%s' % (language, protocol, mode) for language in languages for protocol, mode in COLUMNS]
+    return all(service in seen for service in services + [name for name, _title in NEGATIVES])
+
+
+def write_readme(table, readme):
+    with open(readme) as handle:
+        text = handle.read()
+    text = re.sub(r'(<!-- e2e-matrix:start -->\n).*?(\n<!-- e2e-matrix:end -->)',
+                  lambda m: m.group(1) + table + m.group(2), text, flags=re.S)
+    with open(readme, 'w') as handle:
+        handle.write(text)
 
 
 def render(seen, languages):
@@ -60,17 +70,11 @@ def render(seen, languages):
 
 
 def main():
-    results_dir = sys.argv[1]
     languages = (os.environ.get('E2E_LANGUAGES') or 'python go java nodejs').split()
-    table, ok = render(load(results_dir), languages)
+    table, ok = render(load(sys.argv[1]), languages)
     print(table)
     if len(sys.argv) > 2:
-        with open(sys.argv[2]) as handle:
-            readme = handle.read()
-        readme = re.sub(r'(<!-- e2e-matrix:start -->\n).*?(\n<!-- e2e-matrix:end -->)',
-                        lambda m: m.group(1) + table + m.group(2), readme, flags=re.S)
-        with open(sys.argv[2], 'w') as handle:
-            handle.write(readme)
+        write_readme(table, sys.argv[2])
     sys.exit(0 if ok else 1)
 
 

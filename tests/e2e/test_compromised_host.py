@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""E2e stage "compromised host", on the fleet tests/e2e/run.sh converged (run last: it moves the
-fleet to a new, passphrase-protected CA).
+"""E2e: a compromised host, on the fleet of conftest.py (it moves the fleet to a new,
+passphrase-protected CA of its own; the next module that needs the fleet's own CA converges it
+back, see fleetlib.ensure_default).
 
 app-mtls, the first host of the apps play (so run_once tasks are templated with its variables),
 gets a /usr/bin/python3 that runs every Ansible module through compromised/forge.py: the CSRs it
@@ -12,7 +13,7 @@ a CA rotation: the CA issues it nothing, no CA task runs there and the passphras
 it, the CA is unchanged, every honest host converges in the same runs, and the failure says what
 the host asked for.
 
-    E2E_FLEET=otlp-e2e pytest -q tests/e2e/test_compromised_host.py
+    pytest tests/e2e/test_compromised_host.py
 """
 
 from __future__ import absolute_import, division, print_function
@@ -26,10 +27,11 @@ import subprocess
 
 import pytest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-FLEET = os.environ.get('E2E_FLEET', 'otlp-e2e')
-WORK = os.path.join(ROOT, '.tmp', 'e2e')
-OUT = os.path.join(WORK, 'compromised')
+import fleetlib
+
+ROOT = fleetlib.ROOT
+FLEET = fleetlib.FLEET
+OUT = os.path.join(fleetlib.WORK, 'compromised')
 HOST = 'app-mtls'
 HONEST = ['collector-mtls', 'collector-tls', 'app-tls']
 PASSPHRASE = 'e2e-' + secrets.token_hex(12)
@@ -39,19 +41,18 @@ FORGE = os.path.join(os.path.dirname(__file__), 'compromised')
 # lets the others go on (the CA rotation's phase gate still waits for every host).
 GO_ON = ['-e', 'otlp_tls_rotate_app_serial=100%', '-e', 'otlp_tls_rotate_max_fail_percentage=100']
 
-pytestmark = pytest.mark.skipif(not os.path.exists(os.path.join(WORK, 'ansible.cfg')),
-                                reason='needs the e2e fleet of tests/e2e/run.sh')
+FLEET_HANDLE = []  # the fleet fixture, set by the module fixture
 
 
 def podman(host, *argv, **kwargs):
-    return subprocess.run(['podman', 'exec', '%s-%s' % (FLEET, host)] + list(argv), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, check=kwargs.get('check', True))
+    proc = FLEET_HANDLE[0].exec(host, *argv, check=kwargs.get('check', True))
+    proc.stdout = proc.stdout.encode()
+    return proc
 
 
 def play(name, *argv):
     """Run a playbook with the json callback; return (rc, the callback's document)."""
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(WORK, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
-               ANSIBLE_FORCE_COLOR='0', ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json')
+    env = FLEET_HANDLE[0].env(ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json')
     extra = ['-e', json.dumps({'otlp_tls_ca_dir': CA_DIR, 'otlp_tls_ca_key_passphrase': PASSPHRASE}),
              '-e', '@tests/e2e/vars.yml']
     proc = subprocess.run(['ansible-playbook'] + extra + list(argv), cwd=ROOT, env=env,
@@ -147,13 +148,15 @@ def assert_refused_and_honest(doc, hold=False):
 
 
 @pytest.fixture(scope='module')
-def compromised():
-    os.makedirs(OUT, exist_ok=True)
+def compromised(fleet):
+    FLEET_HANDLE[:] = [fleet]
+    fleet.out_dir('compromised')
+    fleet.moved('test_compromised_host: the fleet is on the CA %s' % CA_DIR)
     real = podman(HOST, 'readlink', '-f', '/usr/bin/python3').stdout.decode().strip()
     podman(HOST, 'mkdir', '-p', '/usr/local/lib/otlp-forge')
     for name in ('forge.py', 'python3-wrapper.sh'):
-        subprocess.run(['podman', 'cp', os.path.join(FORGE, name), '%s-%s:/usr/local/lib/otlp-forge/%s'
-                        % (FLEET, HOST, name)], check=True)
+        subprocess.run(['podman', 'cp', os.path.join(FORGE, name), '%s:/usr/local/lib/otlp-forge/%s'
+                        % (fleet.container(HOST), name)], check=True)
     podman(HOST, 'sh', '-c', 'ln -sf "$1" /usr/local/lib/otlp-forge/python3.real && chmod 0755 '
                              '/usr/local/lib/otlp-forge/python3-wrapper.sh && rm -rf /var/log/otlp-forge && '
                              'ln -sf /usr/local/lib/otlp-forge/python3-wrapper.sh /usr/bin/python3', 'sh', real)
