@@ -42,10 +42,11 @@ def apps_with(app):
 
 CASES = [
     Case('unknown-language', 'playbooks/site.yml', LIM_APP + apps_with({'unit': 'e2e-go-grpc', 'language': 'cobol'}),
-         [r'unknown SDK language .cobol.', r'choose one of']),
+         # Refused by the role's argument_specs (options of otlp_tls_exporter_apps) before any task runs.
+         [r'language must be one of: python, go, java, nodejs, dotnet', r'cobol', r'otlp_tls_exporter_apps']),
     Case('unknown-protocol', 'playbooks/site.yml',
          LIM_APP + apps_with({'unit': 'e2e-go-grpc', 'language': 'go', 'protocol': 'grpcx'}),
-         [r'unknown protocol .grpcx.', r'grpc or http/protobuf']),
+         [r'protocol must be one of: grpc, http/protobuf', r'grpcx', r'otlp_tls_exporter_apps']),
     Case('http-scheme-with-tls', 'playbooks/site.yml', LIM_APP + ['-e', 'otlp_tls_exporter_collector=http://collector-mtls'],
          [r'http://collector-mtls', r'without scheme or path']),
     Case('grpc-endpoint-with-path', 'playbooks/site.yml',
