@@ -113,8 +113,19 @@ def todo_entries(entries, plan):
 
 
 def hosts_with_work(hosts, hostvars, register='otlp_tls_certificate_plan'):
-    """The hosts whose registered certificate plan of this run has work: only their requests are signed."""
-    return [h for h in hosts if ((hostvars[h].get(register) or {}).get('todo'))]
+    """The hosts whose certificate plan has work: only their requests are signed.
+
+    A host that did not run the certificate role in this run may hold an older plan or a fact of any shape it
+    injected; anything but a dict with a list of names counts as no work, so that it can not fail the batch's
+    signing. (What such a host could add is a request for its own grant, which the CA checks like any other.)
+    """
+    out = []
+    for host in hosts:
+        plan = hostvars[host].get(register)
+        todo = plan.get('todo') if isinstance(plan, dict) else None
+        if isinstance(todo, list) and todo:
+            out.append(host)
+    return out
 
 
 def _for_host(mapping, host):

@@ -79,10 +79,14 @@ def _csrs_by_entry(registered):
     if not registered or not hasattr(registered, 'get'):
         return {}
     out = {}
-    for result in registered.get('results') or []:
+    results = registered.get('results')
+    # A fact a host injected under the register's name may be any shape: what is not a list of results is nothing.
+    for result in results if isinstance(results, list) else []:
         item = result.get('item') if hasattr(result, 'get') else None
         name = item.get('name') if hasattr(item, 'get') else None
-        if name is None or result.get('failed') or result.get('skipped') or not result.get('csr'):
+        csr = result.get('csr') if hasattr(result, 'get') else None
+        if not isinstance(name, str) or result.get('failed') or result.get('skipped') or not isinstance(csr, str) \
+                or not csr:
             continue
         out[name] = result
     return out
@@ -101,8 +105,9 @@ def sign_requests(hosts, hostvars, register_name, grants):
             result = csrs.get(entry['name'])
             if result is None:
                 continue
+            existing = result.get('existing_certificate')
             request = {'name': '%s:%s' % (host, entry['name']), 'host': host, 'entry': entry['name'],
-                       'csr': result['csr'], 'existing_certificate': result.get('existing_certificate') or '',
+                       'csr': result['csr'], 'existing_certificate': existing if isinstance(existing, str) else '',
                        'common_name': entry['common_name'], 'subject_alt_names': list(entry['subject_alt_names']),
                        'profile': entry['profile']}
             if grant.get('organization'):

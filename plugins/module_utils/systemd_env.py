@@ -156,3 +156,15 @@ def parse_environment_file(text):
     if state in ('pre_value', 'value', 'value_escape', 'single', 'double', 'double_escape'):
         push()
     return out
+
+
+def with_environment_file(content, path):
+    """The drop-in content with EnvironmentFile= added to its [Service] section."""
+    line = 'EnvironmentFile=%s\n' % path
+    if content and not content.endswith('\n'):
+        content += '\n'
+    sections = re.findall(r'^\s*\[([^\]]+)\]', content, re.M)
+    if not sections or sections[-1] != 'Service':
+        # A second [Service] header continues the same section (systemd.syntax(7)).
+        line = '[Service]\n' + line
+    return content + line

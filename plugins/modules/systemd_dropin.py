@@ -180,7 +180,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible_collections.otlp.tls.plugins.module_utils.common import run_module
 from ansible_collections.otlp.tls.plugins.module_utils.files import FileProblem, ensure_directory, read_file, write_file
 from ansible_collections.otlp.tls.plugins.module_utils.systemd_env import (
-    environment_file_content, environment_problems, masked, parse_environment_file,
+    environment_file_content, environment_problems, masked, parse_environment_file, with_environment_file,
 )
 
 # systemd unit names: letters, digits and :-_.\@ (systemd.unit(5)); no path separators.
@@ -226,18 +226,6 @@ def check_arguments(params):
         problems.append('environment_dir %r must be an absolute path of letters, digits and ._/@:+- (systemd would '
                         'expand %% specifiers in it)' % params['environment_dir'])
     return problems, units, extra
-
-
-def with_environment_file(content, path):
-    """The drop-in content with EnvironmentFile= added to its [Service] section."""
-    line = 'EnvironmentFile=%s\n' % path
-    if content and not content.endswith('\n'):
-        content += '\n'
-    sections = re.findall(r'^\s*\[([^\]]+)\]', content, re.M)
-    if not sections or sections[-1] != 'Service':
-        # A second [Service] header continues the same section (systemd.syntax(7)).
-        line = '[Service]\n' + line
-    return content + line
 
 
 class Systemctl(object):

@@ -12,7 +12,7 @@ import secrets
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.otlp.tls.plugins.modules.systemd_dropin import with_environment_file  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.otlp.tls.plugins.module_utils.systemd_env import with_environment_file  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.otlp.tls.plugins.plugin_utils.host_plan import PlanError
 
 

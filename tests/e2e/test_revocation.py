@@ -142,10 +142,11 @@ def test_the_revoked_certificate_is_refused_and_the_others_accepted(revoked):
 
 def last_span_of(service):
     """End time (Unix seconds) of the newest span of ``service`` the mTLS collector recorded
-    (span_tools.last_end, run on the collector)."""
-    with open(os.path.join(fleetlib.HERE, 'span_tools.py'), 'rb') as handle:
+    (tests/files/count_spans.py --last-end, run on the collector)."""
+    with open(os.path.join(fleetlib.ROOT, 'tests', 'files', 'count_spans.py'), 'rb') as handle:
         script = handle.read()
-    return float(podman(COLLECTOR, 'python3', '-', '/var/lib/otelcol/traces.json', service, input=script).stdout.strip())
+    return float(podman(COLLECTOR, 'python3', '-', '--last-end', service, '/var/lib/otelcol/traces.json',
+                        input=script).stdout.strip())
 
 
 def test_the_open_connection_ended_within_the_bound(revoked):

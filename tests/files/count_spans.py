@@ -9,7 +9,8 @@ each line gets three more numbers: the distinct values of the span attribute e2e
 the highest one, and how many below the highest are missing (the apps number their spans
 from 1, so 0 missing means nothing between was lost). With --by-run (after --name) the
 counts are per run of a service, told apart by the resource attribute e2e.run, and each
-line starts "<service> <run>". Runs on the test hosts' own python3.
+line starts "<service> <run>". With --last-end SERVICE PATH it prints the end time (Unix seconds)
+of the newest span of SERVICE instead. Runs on the test hosts' own python3.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -29,9 +30,8 @@ def attribute(attributes, key):
     return None
 
 
-def count(path, name=None, by_run=False):
-    spans = collections.Counter()
-    seqs = collections.defaultdict(set)
+def spans_of(path):
+    """Each (resource attributes, span) in the file exporter output at ``path``."""
     with open(path) as handle:
         for line in handle:
             line = line.strip()
@@ -39,22 +39,39 @@ def count(path, name=None, by_run=False):
                 continue
             for resource_spans in json.loads(line).get('resourceSpans', []):
                 resource = resource_spans.get('resource', {}).get('attributes')
-                service = attribute(resource, 'service.name') or 'unknown'
-                if by_run:
-                    service = '%s %s' % (service, attribute(resource, 'e2e.run') or 'unknown')
                 for scope_spans in resource_spans.get('scopeSpans', []):
                     for span in scope_spans.get('spans', []):
-                        if name and span.get('name') != name:
-                            continue
-                        spans[service] += 1
-                        seq = attribute(span.get('attributes'), 'e2e.seq')
-                        if seq is not None:
-                            seqs[service].add(int(seq))
+                        yield resource, span
+
+
+def count(path, name=None, by_run=False):
+    spans = collections.Counter()
+    seqs = collections.defaultdict(set)
+    for resource, span in spans_of(path):
+        service = attribute(resource, 'service.name') or 'unknown'
+        if by_run:
+            service = '%s %s' % (service, attribute(resource, 'e2e.run') or 'unknown')
+        if name and span.get('name') != name:
+            continue
+        spans[service] += 1
+        seq = attribute(span.get('attributes'), 'e2e.seq')
+        if seq is not None:
+            seqs[service].add(int(seq))
     return spans, seqs
+
+
+def last_end(path, service):
+    """End time (Unix seconds) of the newest span of ``service`` (0 when none)."""
+    ends = [int(span.get('endTimeUnixNano', 0)) for resource, span in spans_of(path)
+            if attribute(resource, 'service.name') == service]
+    return max(ends or [0]) / 1e9
 
 
 def main():
     args = sys.argv[1:]
+    if args[:1] == ['--last-end']:
+        print(last_end(args[2], args[1]))
+        return
     name, by_run = None, False
     if args[:1] == ['--name']:
         name, args = args[1], args[2:]

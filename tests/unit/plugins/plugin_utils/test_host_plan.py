@@ -261,3 +261,18 @@ def test_filters_pick_this_runs_work():
     assert plan_filters.signed_entries([{'name': 'web'}, {'name': 'db'}], signed, 'app1') == [{'name': 'web'}]
     assert plan_filters.refused_for(signed, 'app1') == ['no']
     assert plan_filters.parent_dirs([{'dir': '/etc/otlp-tls/a'}, {'dir': '/srv/x/b'}]) == ['/srv/x']
+
+
+def test_injected_shapes_can_not_fail_the_batch_signing():
+    from ansible_collections.otlp.tls.plugins.filter.sign_requests import sign_requests
+    hostvars = {'honest': {'otlp_tls_certificate_plan': {'todo': ['otlp']},
+                           'csr': {'results': [{'item': {'name': 'otlp'}, 'csr': 'PEM'}]}},
+                'liar1': {'otlp_tls_certificate_plan': 'x', 'csr': {'results': 5}},
+                'liar2': {'otlp_tls_certificate_plan': {'todo': 'otlp'}, 'csr': 'x'},
+                'liar3': {'otlp_tls_certificate_plan': {'todo': ['otlp']},
+                          'csr': {'results': [{'item': {'name': 'otlp'}, 'csr': 7}, 'junk']}}}
+    hosts = plan_filters.hosts_with_work(sorted(hostvars), hostvars)
+    assert hosts == ['honest', 'liar3']
+    grant = {'wanted': [{'name': 'otlp', 'common_name': 'h', 'subject_alt_names': ['h'], 'profile': 'client'}]}
+    requests = sign_requests(hosts, hostvars, 'csr', dict((h, grant) for h in hostvars))
+    assert [r['host'] for r in requests] == ['honest']
