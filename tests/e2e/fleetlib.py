@@ -461,6 +461,7 @@ def down(fleet):
 # -- zero-loss accounting (test_rotation.py, test_revocation.py) -------------------------------
 
 SENT = re.compile(r'e2e: sent (\d+) spans')
+RUN = re.compile(r'e2e: run ([0-9a-f]{32})$')
 # What the apps themselves wrote about TLS or a failed export (not systemd's lines about the units).
 APP_ERROR = re.compile(r'x509|certificate|handshake|\btls\b|ssl|unavailable|export(ing)? failed|failed to export|'
                        r'deadline', re.I)
@@ -469,19 +470,34 @@ APP_ERROR = re.compile(r'x509|certificate|handshake|\btls\b|ssl|unavailable|expo
 def sent_rows(journals, since=None):
     """(service, run, sent) of every run of every unit that reported what it sent, and the set of
     the runs that started at or after ``since`` (Unix seconds; every run the journals know when
-    None); ``journals``: host -> every journal entry of the e2e units (Fleet.journal)."""
+    None); ``journals``: host -> every journal entry of the e2e units (Fleet.journal), in order.
+
+    A "sent" line belongs to the run the launcher announced on the same process's stdout
+    ("e2e: run ID", same _PID), not to the line's _SYSTEMD_INVOCATION_ID: journald stamps a
+    line with the unit's current invocation when it gets to read it, so under load the last
+    line of a run read after the unit restarted carries the next run's id (a CI run lost one
+    such row). The journal's id is the fallback for a process that announced nothing."""
     rows, first = [], {}
     for host, entries in journals.items():
         mode = host[len('app-'):]
+        announced = {}
         for entry in entries:
+            when = int(entry.get('__REALTIME_TIMESTAMP', 0))
+            message = str(entry.get('MESSAGE', ''))
+            pid = entry.get('_PID')
             for field in ('_SYSTEMD_INVOCATION_ID', 'INVOCATION_ID'):
                 if entry.get(field):
-                    when = int(entry.get('__REALTIME_TIMESTAMP', 0))
                     first[entry[field]] = min(first.get(entry[field], when), when)
-            match = SENT.match(str(entry.get('MESSAGE', '')))
+            match = RUN.match(message)
+            if match and pid:
+                announced[pid] = match.group(1)
+                first[match.group(1)] = min(first.get(match.group(1), when), when)
+                continue
+            match = SENT.match(message)
             if match and str(entry.get('_SYSTEMD_UNIT', '')).startswith('e2e-'):
                 unit = entry['_SYSTEMD_UNIT'][len('e2e-'):-len('.service')]
-                rows.append(('%s-%s' % (unit, mode), entry['_SYSTEMD_INVOCATION_ID'], match.group(1)))
+                run = announced.get(pid) or entry.get('_SYSTEMD_INVOCATION_ID')
+                rows.append(('%s-%s' % (unit, mode), run, match.group(1)))
     runs = set(run for run, when in first.items() if since is None or when >= since * 1000000)
     return rows, runs
 
