@@ -26,12 +26,14 @@ class ActionModule(PlanAction):
             raise host_plan.PlanError(' '.join(problems))
         if not apps:
             return dict(changed=False, plan=[], certificates=[], certificates_todo=[], certificate_state={}, dropins_changed=[],
-                        ansible_facts=dict(otlp_tls_exporter_plan=[]))
+                        trust_changed=False, work=False, ansible_facts=dict(otlp_tls_exporter_plan=[]))
         units = host_plan.exporter_units(apps)
         dropin_name = args.get('dropin_name') or '50-otlp-tls.conf'
         paths = dict((unit, host_plan.dropin_paths(unit, dropin_name)) for unit in units)
         files = sorted(set(p for unit in units
                            for p in (paths[unit]['dir'], paths[unit]['dropin'], paths[unit]['env_dir'])))
+        if settings['tls_mode'] == 'tls':
+            files += [host_plan.TRUST_DIR, host_plan.TRUST_BUNDLE]
         certificates = [dict(name=c['name'], dir=c['dir']) for c in host_plan.exporter_certificates(apps, settings, host)]
         key = random_key()
         state = self.read_host(task_vars, dict(
@@ -61,7 +63,11 @@ class ActionModule(PlanAction):
             decisions = host_plan.certificate_decisions(certificates, state.get('certificates') or {},
                                                         args.get('ca') or {}, certificate_settings)
             todo = [c['name'] for c in certificates if decisions.get(c['name'])]
+        dropins_changed = host_plan.dropin_changes(expected, state.get('files') or {}, key)
+        trust_changed = bool(settings['tls_mode'] == 'tls' and plan and host_plan.trust_differs(
+            state.get('files') or {}, (args.get('ca') or {}).get('bundle')))
+        # work: anything at all to do on this host; without it the role runs nothing else there.
         return dict(changed=False, plan=plan, certificates=certificates, certificates_todo=todo,
-                    certificate_state=state.get('certificates') or {},
-                    dropins_changed=host_plan.dropin_changes(expected, state.get('files') or {}, key),
+                    certificate_state=state.get('certificates') or {}, dropins_changed=dropins_changed,
+                    trust_changed=trust_changed, work=bool(dropins_changed or todo or trust_changed),
                     ansible_facts=dict(otlp_tls_exporter_plan=plan))

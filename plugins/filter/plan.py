@@ -149,6 +149,35 @@ def signed_entries(entries, signed, host):
     return [e for e in entries or [] if e.get('name') in names]
 
 
+def pending_installs(entries, signed, host, bundle):
+    """What the certificate role leaves to its caller to install (otlp_tls_certificate_install=false): per signed entry
+    the options of otlp.tls.x509_install and its name; public data only (the key stays on the host)."""
+    out = []
+    for entry in signed_entries(entries, signed, host):
+        out.append(dict(
+            name=entry['name'], certificate=signed['certificates']['%s:%s' % (host, entry['name'])]['certificate'],
+            certificate_path=entry['dir'] + '/cert.pem', chain=signed.get('chain') or '',
+            fullchain_path=entry['dir'] + '/fullchain.pem', trust_bundle=bundle or '',
+            trust_bundle_path=entry['dir'] + '/ca.pem', private_key_path=entry['dir'] + '/key.pem',
+            private_key_mode=entry['key_mode'], owner=entry['owner'], group=entry['group'], profile=entry['profile']))
+    return out
+
+
+def certificate_units(pending, plan, todo):
+    """``pending`` (pending_installs) with, for each certificate, the units of ``plan`` (the exporter's) that use it.
+
+    Only the certificates in ``todo`` (the names this run's plan sent to the certificate role): a fact left by an earlier
+    run of the role in the same play never counts.
+    """
+    out = []
+    for item in pending or []:
+        if item['name'] not in (todo or []):
+            continue
+        units = [e['unit'] for e in plan or [] if (e.get('certificate') or {}).get('name') == item['name']]
+        out.append(dict(item, units=units))
+    return out
+
+
 def provided_problems(hosts, hostvars, register='__otlp_tls_certificate_provided_info'):
     """Every problem x509_info found in any host's provided files."""
     out = []
@@ -203,6 +232,8 @@ class FilterModule(object):
             'hosts_with_work': hosts_with_work,
             'refused_for': refused_for,
             'signed_entries': signed_entries,
+            'pending_installs': pending_installs,
+            'certificate_units': certificate_units,
             'provided_problems': provided_problems,
             'ca_host_keys': ca_host_keys,
             'parent_dirs': parent_dirs,

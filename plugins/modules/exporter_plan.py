@@ -74,7 +74,8 @@ options:
   ca:
     description:
       - The CA role's result (C(certificate), the signing CA, and C(bundle), PEM), for the client certificates' renewal
-        decision. Without it every client certificate is sent to the certificate role.
+        decision (O(tls_mode=mtls)) or the comparison of the trust bundle (O(tls_mode=tls)). Without it every client
+        certificate is sent to the certificate role, and the trust bundle counts as changed.
     type: dict
   certificate_settings:
     description:
@@ -123,4 +124,14 @@ dropins_changed:
   returned: success
   type: list
   elements: str
+trust_changed:
+  description: With O(tls_mode=tls), whether C(/etc/otlp-tls/trust/ca.pem) (or its directory) differs from the CA's
+    bundle.
+  returned: success
+  type: bool
+work:
+  description: Whether anything differs on this host (a drop-in, a certificate, the trust bundle); without it the
+    exporter role runs nothing else there.
+  returned: success
+  type: bool
 '''

@@ -28,6 +28,11 @@ description:
   - Secret values never appear in the module's output, not at any verbosity (the option is C(no_log)) and not in
     the diff, which shows the variable names with the values masked.
   - Does in one remote call what otherwise takes four tasks per host (directory, file, daemon-reload, restart).
+  - With O(certificates), first installs the units' signed certificates as M(otlp.tls.x509_install) does (every
+    check, then atomic writes, a staged key swapped in with its certificate), and restarts the running units named in
+    each certificate's O(certificates[].units) when its files changed (SDKs read certificate files only at start);
+    certificates, drop-ins and restarts in one remote call. A certificate that fails its checks fails the module
+    before any drop-in is written.
   - Every unit name, variable name and value is checked before anything is written.
 version_added: 0.2.0
 attributes:
@@ -46,6 +51,7 @@ attributes:
     platforms: posix
 requirements:
   - systemd (C(systemctl)) on the host
+  - cryptography >= 3.3 on the host, with O(certificates) only
 options:
   dropins:
     description: The drop-ins to keep, one per unit.
@@ -97,6 +103,87 @@ options:
     description: Directory that holds the units' drop-in directories.
     type: path
     default: /etc/systemd/system
+  certificates:
+    description:
+      - Certificates to install before the drop-ins are written, each with the options of M(otlp.tls.x509_install)
+        plus O(certificates[].name) and O(certificates[].units).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The certificate's name, for messages and RV(certificates).
+        type: str
+        required: true
+      units:
+        description: Units to restart, when they are running, if this certificate's files changed.
+        type: list
+        elements: str
+        default: []
+      certificate:
+        description: The certificate, PEM.
+        type: str
+        required: true
+      certificate_path:
+        description: Where to write the certificate (the leaf only).
+        type: path
+        required: true
+      chain:
+        description: Certificates that issued it, PEM, issuer first.
+        type: str
+        default: ''
+      chain_path:
+        description: Where to write O(certificates[].chain).
+        type: path
+      fullchain_path:
+        description: Where to write the certificate followed by O(certificates[].chain).
+        type: path
+      trust_bundle:
+        description: CA certificates that peers are trusted by, PEM. The certificate must verify against it.
+        type: str
+        default: ''
+      trust_bundle_path:
+        description: Where to write O(certificates[].trust_bundle).
+        type: path
+        aliases: [ca_path, ca_file]
+      private_key_path:
+        description: Path of the private key that belongs to the certificate (a key staged at C(<path>.next) is moved
+          here when the certificate belongs to it).
+        type: path
+        required: true
+      private_key:
+        description: A private key to install at O(certificates[].private_key_path), written as PKCS#8.
+        type: str
+      private_key_passphrase:
+        description: Passphrase of O(certificates[].private_key) when it is encrypted.
+        type: str
+      private_key_mode:
+        description: Mode of the private key file.
+        type: str
+        default: '0600'
+      mode:
+        description: Mode of the certificate, chain and bundle files.
+        type: str
+        default: '0644'
+      owner:
+        description: Owner of the written files.
+        type: str
+      group:
+        description: Group of the written files.
+        type: str
+      required_names:
+        description: Names the certificate's subjectAltNames must cover.
+        type: list
+        elements: str
+        default: []
+      profile:
+        description: Usage the certificate must allow.
+        type: str
+        choices: [server, client, both]
+      min_days_left:
+        description: The fewest whole days the certificate must still be valid.
+        type: int
+        default: 0
   environment_dir:
     description:
       - Directory of the units' secret environment files, one per unit named after the unit with its suffix
@@ -170,13 +257,38 @@ restarted:
   returned: success
   type: list
   elements: str
+certificates:
+  description: Each certificate of O(certificates), in the order given, as M(otlp.tls.x509_install) returns it.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: O(certificates[].name).
+      type: str
+    changed:
+      description: Whether any of its files was (in check mode, would be) written.
+      type: bool
+    changed_files:
+      description: The files written.
+      type: list
+      elements: str
+    info:
+      description: Facts about the certificate (see M(otlp.tls.x509_info)).
+      type: dict
+    staged_private_key_installed:
+      description: Whether a staged key was moved into place with it.
+      type: bool
 '''
 
 import os
 import re
 
+from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
+from ansible_collections.otlp.tls.plugins.module_utils import pki
+from ansible_collections.otlp.tls.plugins.module_utils.cert_install import install, install_spec
 from ansible_collections.otlp.tls.plugins.module_utils.common import run_module
 from ansible_collections.otlp.tls.plugins.module_utils.files import FileProblem, ensure_directory, read_file, write_file
 from ansible_collections.otlp.tls.plugins.module_utils.systemd_env import (
@@ -220,6 +332,14 @@ def check_arguments(params):
         if unit is None:
             problems.append('restart_units entry %r is not a systemd unit name' % name)
         extra.append(unit)
+    names = []
+    for index, item in enumerate(params['certificates']):
+        if item['name'] in names:
+            problems.append('the certificate %s appears twice in certificates: give each one entry' % item['name'])
+        names.append(item['name'])
+        for name in item['units']:
+            if unit_name(name) is None:
+                problems.append('certificates[%d].units entry %r is not a systemd unit name' % (index, name))
     if not re.match(r'^[A-Za-z0-9_.@-]+\.conf$', params['name']):
         problems.append('name %r must be a file name ending in .conf (systemd reads no other drop-in)' % params['name'])
     if not SAFE_DIR.match(params['environment_dir']):
@@ -274,6 +394,26 @@ def run(module):
     if problems:
         module.fail_json(msg='Nothing was written: ' + '; '.join(problems) + '.')
     systemctl = Systemctl(module)
+    if params['certificates'] and not pki.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib('cryptography'), exception=str(pki.CRYPTOGRAPHY_IMPORT_ERROR))
+
+    # The certificates before anything else: one that fails its checks stops the module before any drop-in changes.
+    certificates, diffs = [], []
+    for item in params['certificates']:
+        try:
+            done = install(module, item)
+        except (pki.PKIError, FileProblem) as exc:
+            installed = [c['name'] for c in certificates if c['changed']]
+            module.fail_json(msg='certificate %s: %s. Nothing else was written%s.' % (
+                item['name'], to_text(exc), ' (installed before it: %s)' % ', '.join(installed) if installed else ''),
+                certificates=certificates, changed=bool(installed))
+        if module._diff and done.get('diff'):
+            diffs.append(dict(before_header=item['certificate_path'], after_header=item['certificate_path'],
+                              before=done['diff']['before'], after=done['diff']['after']))
+        certificates.append(dict(name=item['name'], changed=done['changed'], changed_files=done['changed_files'],
+                                 info=done['info'], staged_private_key_installed=done['staged_private_key_installed']))
+        if done['changed']:
+            extra.extend(unit_name(unit) for unit in item['units'])
 
     # The secret environment files first, so that a drop-in never names a file that is not there.
     secrets = [dict((str(k), to_text(v)) for k, v in (item.get('secret_environment') or {}).items())
@@ -293,7 +433,7 @@ def run(module):
     # A drop-in whose content changed needs daemon-reload and its unit's restart; one whose
     # ownership or mode alone was fixed counts as changed but needs neither. A changed secret
     # environment needs the restart only (systemd reads EnvironmentFile= at each start).
-    results, changed_units, new_dropins, new_content, diffs = [], [], [], [], []
+    results, changed_units, new_dropins, new_content = [], [], [], []
     for unit, item, env, path in zip(units, params['dropins'], secrets, env_paths):
         directory = os.path.join(params['systemd_dir'], unit + '.d')
         dropin = os.path.join(directory, params['name'])
@@ -345,8 +485,9 @@ def run(module):
                                      dropins=results, restarted=restarted, changed=True)
             restarted.append(unit)
 
-    result = dict(changed=bool(changed_units or restarted or dir_changed), dropins=results,
-                  changed_units=changed_units, daemon_reloaded=reloaded, restarted=restarted)
+    result = dict(changed=bool(changed_units or restarted or dir_changed or any(c['changed'] for c in certificates)),
+                  dropins=results, changed_units=changed_units, daemon_reloaded=reloaded, restarted=restarted,
+                  certificates=certificates)
     if module._diff:
         result['diff'] = diffs
     return result
@@ -366,6 +507,10 @@ def main():
         restart_units=dict(type='list', elements='str', default=[]),
         systemd_dir=dict(type='path', default='/etc/systemd/system'),
         environment_dir=dict(type='path', default='/etc/otlp-tls/env'),
+        certificates=dict(type='list', elements='dict', default=[], options=install_spec(
+            name=dict(type='str', required=True),
+            units=dict(type='list', elements='str', default=[]),
+        )),
     ), run, needs_cryptography=False)
 
 

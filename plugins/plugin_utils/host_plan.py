@@ -35,6 +35,9 @@ KEY_MODES = ('0600', '0640', '0400', '0440')
 FILE_NAME = re.compile(r'^[A-Za-z0-9_.@-]+$')
 CERT_FILE_MODE = '0644'
 CERT_DIR_MODE = '0750'
+# Server TLS without client certificates: the apps' one trust bundle (the exporter role writes it).
+TRUST_DIR = '/etc/otlp-tls/trust'
+TRUST_BUNDLE = TRUST_DIR + '/ca.pem'
 
 
 class PlanError(Exception):
@@ -301,7 +304,7 @@ def exporter_plan(apps, settings, host, units_state, exporter_env):
                                                  'user': 'root', 'group': 'root'}
         cert_name = name if scope == 'unit' else 'app'
         cert_dir = '/etc/otlp-tls/' + cert_name
-        tls = {'mode': mode, 'ca_file': cert_dir + '/ca.pem' if mode == 'mtls' else '/etc/otlp-tls/trust/ca.pem',
+        tls = {'mode': mode, 'ca_file': cert_dir + '/ca.pem' if mode == 'mtls' else TRUST_BUNDLE,
                'cert_file': cert_dir + '/cert.pem', 'key_file': cert_dir + '/key.pem'}
         collector = {'host': app.get('collector') or settings.get('collector'),
                      'grpc_port': settings.get('grpc_port'), 'http_port': settings.get('http_port')}
@@ -390,6 +393,14 @@ def digest(key, text):
 def dropin_paths(unit, name, systemd_dir='/etc/systemd/system', environment_dir='/etc/otlp-tls/env'):
     return {'dir': '%s/%s.d' % (systemd_dir, unit), 'dropin': '%s/%s.d/%s' % (systemd_dir, unit, name),
             'env': '%s/%s.env' % (environment_dir, unit), 'env_dir': environment_dir}
+
+
+def trust_differs(files, bundle):
+    """Whether the server-TLS trust bundle (TRUST_BUNDLE, its directory) differs from ``bundle`` (host_state's files)."""
+    have = files.get(TRUST_BUNDLE) or {}
+    return (have.get('sha256') != hashlib.sha256(to_bytes(bundle or '')).hexdigest()
+            or _attributes_differ(have, 'root', 'root', '0644')
+            or _attributes_differ(files.get(TRUST_DIR), 'root', 'root', '0755'))
 
 
 def dropin_changes(expected, files, digest_key):

@@ -312,3 +312,53 @@ def test_bad_secrets_fail_before_anything_is_written_and_are_not_echoed(host, en
     assert os.listdir(str(host.dir)) == [] and host.calls() == []
     for value in env.values():
         assert value not in result['_stdout']
+
+
+# --- certificates installed in the same call ------------------------------------------------
+
+def certificate_item(ca_dir, tmp_path, name, units):
+    from .test_modules import install_args, signed
+    cert, chain = signed(ca_dir, tmp_path, name, 'client')
+    return dict(install_args(tmp_path, cert, chain, name=name, profile='client'), name=name, units=units)
+
+
+def test_certificates_go_in_first_and_restart_only_their_running_units(host, ca_dir, tmp_path):
+    web = certificate_item(ca_dir, tmp_path, 'web', ['web.service'])
+    db = certificate_item(ca_dir, tmp_path, 'db', ['db.service'])
+    first = run_module('systemd_dropin', args(host, certificates=[web, db]))
+    assert not first.get('failed'), first
+    assert [c['name'] for c in first['certificates']] == ['web', 'db']
+    assert all(c['changed'] for c in first['certificates'])
+    assert (tmp_path / 'web' / 'cert.pem').read_text() == web['certificate']
+    # web is running: restarted for its certificate; db is not running: left stopped; app for its drop-in.
+    assert first['restarted'] == ['app.service', 'web.service']
+    host.reset()
+    again = run_module('systemd_dropin', args(host, certificates=[web, db]))
+    assert not again['changed'] and again['restarted'] == []
+    assert not [call for call in host.calls() if call.startswith('restart')]
+
+
+def test_a_certificate_that_fails_its_checks_writes_no_drop_in(host, ca_dir, tmp_path):
+    web = certificate_item(ca_dir, tmp_path, 'web', ['web.service'])
+    bad = dict(web, name='web', required_names=['not-web'])
+    result = run_module('systemd_dropin', args(host, certificates=[bad]))
+    assert result['failed'] and result['msg'].startswith('certificate web: ')
+    assert 'do not cover not-web' in result['msg'] and 'Nothing else was written' in result['msg']
+    assert not (host.dir / 'app.service.d').exists() and host.calls() == []
+
+
+def test_certificates_are_checked_as_arguments_first(host, ca_dir, tmp_path):
+    web = certificate_item(ca_dir, tmp_path, 'web', ['web/../x'])
+    result = run_module('systemd_dropin', args(host, certificates=[web, dict(web, units=[])]))
+    assert result['failed'] and result['msg'].startswith('Nothing was written: ')
+    assert 'appears twice in certificates' in result['msg'] and "units entry 'web/../x'" in result['msg']
+    assert not (tmp_path / 'web' / 'cert.pem').exists()
+
+
+def test_certificate_diff_and_check_mode(host, ca_dir, tmp_path):
+    web = certificate_item(ca_dir, tmp_path, 'web', ['web.service'])
+    preview = run_module('systemd_dropin', args(host, certificates=[web]), check=True, diff=True)
+    assert preview['changed'] and preview['restarted'] == ['app.service', 'web.service']
+    assert not (tmp_path / 'web' / 'cert.pem').exists()
+    assert any(d.get('after_header') == web['certificate_path'] and 'subject=' in d['after'] for d in preview['diff'])
+    assert 'PRIVATE KEY' not in preview['_stdout']

@@ -236,6 +236,30 @@ def test_dropin_changes_compare_text_attributes_and_secret_digest():
     assert host_plan.dropin_changes(no_secret, files(), key) == ['web.service']  # the old env file must go
 
 
+def test_trust_differs_on_text_owner_and_directory(tmp_path):
+    bundle = '-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n'
+    trust_dir = tmp_path / 'trust'
+    trust_dir.mkdir(mode=0o755)
+    os.chmod(str(trust_dir), 0o755)
+    (trust_dir / 'ca.pem').write_text(bundle)
+    os.chmod(str(trust_dir / 'ca.pem'), 0o644)
+
+    def sha(data):
+        return dict(sha256=hashlib.sha256(data).hexdigest())
+
+    # What host_state reports for the two paths, under the names the plan asks for.
+    read = {host_plan.TRUST_DIR: host_state.stat_path(str(trust_dir), sha),
+            host_plan.TRUST_BUNDLE: host_state.stat_path(str(trust_dir / 'ca.pem'), sha)}
+    assert host_plan.trust_differs(read, bundle) is False
+    assert host_plan.trust_differs(read, bundle + bundle) is True  # a CA added (rotation overlap)
+    assert host_plan.trust_differs(read, None) is True  # no CA given: write it
+    assert host_plan.trust_differs({}, bundle) is True  # nothing there yet
+    os.chmod(str(trust_dir / 'ca.pem'), 0o600)
+    assert host_plan.trust_differs({host_plan.TRUST_DIR: read[host_plan.TRUST_DIR],
+                                    host_plan.TRUST_BUNDLE: host_state.stat_path(str(trust_dir / 'ca.pem'), sha)},
+                                   bundle) is True
+
+
 def test_host_state_reads_a_certificate_directory(tmp_path, ca):
     key = pki.generate_private_key('ec-p256')
     cert = leaf(ca, key)
@@ -276,3 +300,22 @@ def test_injected_shapes_can_not_fail_the_batch_signing():
     grant = {'wanted': [{'name': 'otlp', 'common_name': 'h', 'subject_alt_names': ['h'], 'profile': 'client'}]}
     requests = sign_requests(hosts, hostvars, 'csr', dict((h, grant) for h in hostvars))
     assert [r['host'] for r in requests] == ['honest']
+
+
+def test_pending_installs_hand_over_public_data_for_this_runs_certificates():
+    entries = [dict(name='web', dir='/etc/otlp-tls/web', key_mode='0640', owner='root', group='web', profile='client'),
+               dict(name='db', dir='/etc/otlp-tls/db', key_mode='0600', owner='root', group='db', profile='client')]
+    signed = {'certificates': {'app1:web': {'certificate': 'WEB'}, 'app10:db': {'certificate': 'OTHER'}},
+              'chain': 'CA'}
+    pending = plan_filters.pending_installs(entries, signed, 'app1', 'BUNDLE')
+    assert pending == [dict(name='web', certificate='WEB', certificate_path='/etc/otlp-tls/web/cert.pem', chain='CA',
+                            fullchain_path='/etc/otlp-tls/web/fullchain.pem', trust_bundle='BUNDLE',
+                            trust_bundle_path='/etc/otlp-tls/web/ca.pem', private_key_path='/etc/otlp-tls/web/key.pem',
+                            private_key_mode='0640', owner='root', group='web', profile='client')]
+    assert plan_filters.pending_installs(entries, {'skipped': True}, 'app1', 'BUNDLE') == []  # check run, no CA
+    plan = [{'unit': 'web.service', 'certificate': {'name': 'web'}}, {'unit': 'web2.service', 'certificate': {'name': 'web'}},
+            {'unit': 'db.service', 'certificate': {'name': 'db'}}]
+    with_units = plan_filters.certificate_units(pending, plan, ['web'])
+    assert with_units[0]['units'] == ['web.service', 'web2.service']
+    # A fact left by an earlier run of the certificate role in the play: not this run's work.
+    assert plan_filters.certificate_units(pending, plan, ['db']) == []
