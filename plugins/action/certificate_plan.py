@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.otlp.tls.plugins.module_utils import cert_decision
 from ansible_collections.otlp.tls.plugins.plugin_utils import host_plan
 from ansible_collections.otlp.tls.plugins.plugin_utils.action import PlanAction
 
@@ -34,6 +35,6 @@ class ActionModule(PlanAction):
         if entries and (not isinstance(state, dict) or any(name not in state for name in names)):
             state = self.read_host(task_vars, dict(certificates=[dict(name=e['name'], dir=e['dir']) for e in entries]))
             state = state.get('certificates') or {}
-        decisions = host_plan.certificate_decisions(entries, state, args.get('ca') or {}, settings)
+        decisions = cert_decision.certificate_decisions(entries, state, args.get('ca') or {}, settings)
         return dict(changed=False, entries=entries, decisions=decisions,
                     todo=[name for name in names if decisions.get(name)])

@@ -8,8 +8,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.otlp.tls.plugins.filter.exporter_env import (exporter_dropins, exporter_env,
                                                                       systemd_environment_file)
+from ansible_collections.otlp.tls.plugins.module_utils import cert_decision
 from ansible_collections.otlp.tls.plugins.plugin_utils import host_plan
 from ansible_collections.otlp.tls.plugins.plugin_utils.action import PlanAction, random_key, with_environment_file
 
@@ -17,7 +20,7 @@ from ansible_collections.otlp.tls.plugins.plugin_utils.action import PlanAction,
 class ActionModule(PlanAction):
     SETTINGS = ('tls_mode', 'certificate_scope', 'collector', 'collector_group', 'grpc_port', 'http_port', 'protocol',
                 'signals', 'timeout', 'compression', 'resource_attributes')
-    OPTIONS = ('apps', 'dropin_name', 'ca', 'certificate_settings')
+    OPTIONS = ('apps', 'dropin_name', 'ca', 'certificate_settings', 'prepare_csrs')
 
     def plan(self, args, settings, host, task_vars):
         apps = args.get('apps') if args.get('apps') is not None else []
@@ -35,14 +38,46 @@ class ActionModule(PlanAction):
         if settings['tls_mode'] == 'tls':
             files += [host_plan.TRUST_DIR, host_plan.TRUST_BUNDLE]
         certificates = [dict(name=c['name'], dir=c['dir']) for c in host_plan.exporter_certificates(apps, settings, host)]
+        certificate_settings = args.get('certificate_settings') or {}
+        ca = args.get('ca') or {}
         key = random_key()
+        # Everything that does not depend on the host is checked before the one call, which may make keys.
+        prepare = self.prepare(apps, settings, host, certificate_settings, ca, units, paths, key)
+        if not boolean(args.get('prepare_csrs', True), strict=False):
+            prepare = None
         state = self.read_host(task_vars, dict(
             units=units, certificates=certificates if settings['tls_mode'] == 'mtls' else [], files=files,
-            secret_files=[paths[unit]['env'] for unit in units], digest_key=key))
+            secret_files=[paths[unit]['env'] for unit in units], digest_key=key, prepare=prepare))
 
         plan, problems = host_plan.exporter_plan(apps, settings, host, state.get('units'), exporter_env)
         if problems:
             raise host_plan.PlanError(' '.join(problems))
+        expected = self.expected_dropins(plan, apps, paths)
+        certificates = host_plan.exporter_certificates(apps, settings, host, plan)
+        todo = []
+        if settings['tls_mode'] == 'mtls':
+            # The client certificates' decision, as the certificate role would make it: the role runs only for a
+            # host with a certificate to issue, renew or install (its checks run here too, every time).
+            problems = host_plan.certificate_problems(certificates, certificate_settings, host)
+            if problems:
+                raise host_plan.PlanError(' '.join(problems))
+            decisions = cert_decision.certificate_decisions(certificates, state.get('certificates') or {}, ca,
+                                                            certificate_settings)
+            todo = [c['name'] for c in certificates if decisions.get(c['name'])]
+        prepared = host_plan.prepared_csrs(state.get('prepared'), certificates, todo)
+        dropins_changed = host_plan.dropin_changes(expected, state.get('files') or {}, key)
+        trust_changed = bool(settings['tls_mode'] == 'tls' and plan and host_plan.trust_differs(
+            state.get('files') or {}, (args.get('ca') or {}).get('bundle')))
+        # work: anything at all to do on this host; without it the role runs nothing else there.
+        # changed: the call made a key for a CSR (prepared_csrs, which the certificate role's CSR task uses).
+        return dict(changed=any(p.get('changed') for p in prepared.values()), plan=plan, certificates=certificates,
+                    certificates_todo=todo, certificate_state=state.get('certificates') or {},
+                    dropins_changed=dropins_changed, trust_changed=trust_changed, prepared_csrs=prepared,
+                    work=bool(dropins_changed or todo or trust_changed), ansible_facts=dict(otlp_tls_exporter_plan=plan))
+
+    @staticmethod
+    def expected_dropins(plan, apps, paths):
+        """Per unit, the drop-in and secret environment file the plan wants (host_plan.dropin_changes' ``expected``)."""
         expected = {}
         for item in exporter_dropins(plan, apps):
             unit = host_plan.unit_of(item['unit'])
@@ -51,23 +86,29 @@ class ActionModule(PlanAction):
                                   dropin=with_environment_file(item['content'], paths[unit]['env']) if secret
                                   else item['content'],
                                   env=systemd_environment_file(secret) if secret else None)
+        return expected
+
+    def prepare(self, apps, settings, host, certificate_settings, ca, units, paths, key):
+        """host_state's prepare option (keys and CSRs made in the one read), or None; raises what the plan would.
+
+        The checks that do not depend on the host run first, on units as if they were there and ran as root, so that
+        an input the plan refuses changes nothing on the host. The collectors' certificates are checked later, and
+        only for apps whose drop-in changes (roles/exporter/tasks/collectors.yml): so the read prepares nothing on a
+        host where a drop-in or secret environment file is to change (a first converge, a new collector name), and
+        the certificate role makes those CSRs after that check.
+        """
+        assumed = dict((unit, dict(load_state='loaded', active_state='inactive', user='root', group='root'))
+                       for unit in units)
+        plan, problems = host_plan.exporter_plan(apps, settings, host, assumed, exporter_env)
+        if problems:
+            raise host_plan.PlanError(' '.join(problems))
+        if settings['tls_mode'] != 'mtls':
+            return None
         certificates = host_plan.exporter_certificates(apps, settings, host, plan)
-        todo = []
-        if settings['tls_mode'] == 'mtls':
-            # The client certificates' decision, as the certificate role would make it: the role runs only for a
-            # host with a certificate to issue, renew or install (its checks run here too, every time).
-            certificate_settings = args.get('certificate_settings') or {}
-            problems = host_plan.certificate_problems(certificates, certificate_settings, host)
-            if problems:
-                raise host_plan.PlanError(' '.join(problems))
-            decisions = host_plan.certificate_decisions(certificates, state.get('certificates') or {},
-                                                        args.get('ca') or {}, certificate_settings)
-            todo = [c['name'] for c in certificates if decisions.get(c['name'])]
-        dropins_changed = host_plan.dropin_changes(expected, state.get('files') or {}, key)
-        trust_changed = bool(settings['tls_mode'] == 'tls' and plan and host_plan.trust_differs(
-            state.get('files') or {}, (args.get('ca') or {}).get('bundle')))
-        # work: anything at all to do on this host; without it the role runs nothing else there.
-        return dict(changed=False, plan=plan, certificates=certificates, certificates_todo=todo,
-                    certificate_state=state.get('certificates') or {}, dropins_changed=dropins_changed,
-                    trust_changed=trust_changed, work=bool(dropins_changed or todo or trust_changed),
-                    ansible_facts=dict(otlp_tls_exporter_plan=plan))
+        problems = host_plan.certificate_problems(certificates, certificate_settings, host)
+        if problems:
+            raise host_plan.PlanError(' '.join(problems))
+        option = host_plan.prepare_option(certificates, plan, settings, certificate_settings, ca, units)
+        if option is not None:
+            option['unchanged'] = host_plan.unchanged_files(self.expected_dropins(plan, apps, paths), key)
+        return option

@@ -163,15 +163,17 @@ def pending_installs(entries, signed, host, bundle):
     return out
 
 
-def certificate_units(pending, plan, todo):
+def certificate_units(pending, plan, todo, role_plan=None):
     """``pending`` (pending_installs) with, for each certificate, the units of ``plan`` (the exporter's) that use it.
 
-    Only the certificates in ``todo`` (the names this run's plan sent to the certificate role): a fact left by an earlier
-    run of the role in the same play never counts.
+    Only the certificates in ``todo`` (the names this run's plan sent to the certificate role) and, with ``role_plan``
+    (the certificate role's registered plan), in its todo too: a fact left by an earlier run of the role in the same
+    play never counts, also when the two plans disagree and the role signed nothing this time.
     """
     out = []
+    role_todo = (role_plan or {}).get('todo') if role_plan is not None else None
     for item in pending or []:
-        if item['name'] not in (todo or []):
+        if item['name'] not in (todo or []) or (role_todo is not None and item['name'] not in (role_todo or [])):
             continue
         units = [e['unit'] for e in plan or [] if (e.get('certificate') or {}).get('name') == item['name']]
         out.append(dict(item, units=units))

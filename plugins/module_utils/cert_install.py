@@ -67,6 +67,14 @@ def install(module, params):
     ``module``: for check mode, diff mode, warnings and file writes only; every option is read from ``params``, so
     that a module installing several certificates (systemd_dropin) passes one item at a time.
     """
+    return write_checked(module, params, check(module, params))
+
+
+def check(module, params):
+    """Every check of one certificate, before anything is written; what write_checked needs. Raises what is wrong.
+
+    A module that installs several certificates checks them all first, so that a bad one leaves the others unwritten.
+    """
     cert = pki.load_certificate(params['certificate'], 'certificate')
     chain = pki.load_certificates(params['chain'], 'chain') if params['chain'].strip() else []
     roots = pki.load_certificates(params['trust_bundle'], 'trust bundle') if params['trust_bundle'].strip() else []
@@ -135,7 +143,14 @@ def install(module, params):
     if problems:
         raise pki.PKIError('refusing to install the certificate for %s: %s' % (
             pki.describe_name(cert.subject), '; '.join(problems)))
+    return dict(cert=cert, chain=chain, roots=roots, key=key, key_pem=key_pem, key_path=key_path,
+                staged_path=staged_path, swap=swap, converted=converted)
 
+
+def write_checked(module, params, checked):
+    """Write what check() passed: each file atomically and only when it differs, a staged key last."""
+    cert, chain, roots, key, key_pem = (checked[name] for name in ('cert', 'chain', 'roots', 'key', 'key_pem'))
+    key_path, staged_path, swap, converted = (checked[name] for name in ('key_path', 'staged_path', 'swap', 'converted'))
     cert_pem = pki.certificate_pem(cert)
     chain_pem = b''.join(pki.certificate_pem(c) for c in chain)
     roots_pem = b''.join(pki.certificate_pem(c) for c in roots)

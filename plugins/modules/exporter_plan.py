@@ -22,9 +22,21 @@ description:
   - Header values (secrets) never appear in the result (the plan holds their names) and are compared by an HMAC under
     a key made for this call, never by a plain digest.
   - Sets the fact C(otlp_tls_exporter_plan) (the plan), used by C(playbooks/check.yml).
+  - With O(tls_mode=mtls), keys made on the host and a known O(ca), the same call also keeps or makes the key and
+    builds the CSR of each client certificate that needs the signing path (M(otlp.tls.host_state)'s C(prepare)), once
+    every check that does not depend on the host passed; RV(prepared_csrs) hands them to the certificate role, whose
+    M(otlp.tls.x509_csr) task then makes no call of its own.
 extends_documentation_fragment:
-  - otlp.tls.common.reads
   - otlp.tls.common.plan
+attributes:
+  check_mode:
+    support: full
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    details: In check mode the read writes no key (the CSRs are made for keys in memory, as M(otlp.tls.x509_csr) does).
+  diff_mode:
+    support: none
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    details: The key diffs (public key fingerprints only) are shown by the certificate role's CSR task.
 options:
   apps:
     description: The role's C(otlp_tls_exporter_apps).
@@ -77,6 +89,12 @@ options:
         decision (O(tls_mode=mtls)) or the comparison of the trust bundle (O(tls_mode=tls)). Without it every client
         certificate is sent to the certificate role, and the trust bundle counts as changed.
     type: dict
+  prepare_csrs:
+    description:
+      - Whether the read may make keys and CSRs (see the description). V(false) for a read that must change nothing,
+        as C(playbooks/check.yml) does.
+    type: bool
+    default: true
   certificate_settings:
     description:
       - The certificate role's settings the decision needs (C(source), C(ca_source), C(key_location), C(validity_days),
@@ -129,6 +147,11 @@ trust_changed:
     bundle.
   returned: success
   type: bool
+prepared_csrs:
+  description: By client certificate name, the CSRs the read made for the certificates in RV(certificates_todo)
+    (M(otlp.tls.x509_csr)'s result, and C(prepared_params), the options they were made with).
+  returned: success
+  type: dict
 work:
   description: Whether anything differs on this host (a drop-in, a certificate, the trust bundle); without it the
     exporter role runs nothing else there.

@@ -12,8 +12,13 @@ DOCUMENTATION = r'''
 module: host_state
 short_description: Read in one call everything the controller needs to decide what must change on a host
 description:
-  - Reads, and never writes, the state the roles' plans are compared with; the controller decides from it
-    (otlp.tls.exporter_plan, otlp.tls.certificate_plan) whether anything else has to run on the host.
+  - Reads the state the roles' plans are compared with; the controller decides from it (otlp.tls.exporter_plan,
+    otlp.tls.certificate_plan) whether anything else has to run on the host. Without O(prepare) it writes nothing.
+  - With O(prepare), in the same call, keeps or makes the private key and builds the CSR of each certificate that
+    needs the signing path, as M(otlp.tls.x509_csr) does; the decision is the plan's own (the same code, on what this
+    call read). Nothing is prepared when a unit of O(prepare.units) is not loaded, O(prepare.entries[].owner_units)
+    run as more than one user, or a file of O(prepare.unchanged) differs; the controller then refuses the host, or
+    makes the CSRs with M(otlp.tls.x509_csr) after its own checks.
   - For systemd units, their load and active state and the user and group they run as.
   - For certificate directories, the public files (certificate, full chain, trust bundle) as text, the owner, group and
     mode of every file, and of the private key its public key fingerprint only (the key never leaves the host).
@@ -21,9 +26,16 @@ description:
     HMAC-SHA256 under O(digest_key), a key only the controller knows for this run; a digest of a secret that anyone
     reading the output could test guesses against is never returned.
 version_added: 0.3.0
-extends_documentation_fragment:
-  - otlp.tls.common.reads
 attributes:
+  check_mode:
+    support: full
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    details: Writes no key in check mode; the CSRs of O(prepare) are built for keys made in memory, as in M(otlp.tls.x509_csr).
+  diff_mode:
+    support: partial
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    details: Each prepared CSR's result holds the key's diff (public key fingerprints only); the module returns none
+      of its own.
   platform:
     description: Target OS/families that can be operated against.
     support: full
@@ -65,6 +77,73 @@ options:
   digest_key:
     description: Key of the HMAC for O(secret_files); required when they are given. Never shown (C(no_log)).
     type: str
+  prepare:
+    description:
+      - Certificates whose key and CSR to prepare when the decision says they need the signing path. Public data
+        only.
+    type: dict
+    suboptions:
+      ca:
+        description: The CA role's C(certificate) (the signing CA) and C(bundle) (the trust bundle), PEM.
+        type: dict
+        default: {}
+      settings:
+        description: C(renew_before_days), C(force), C(rotate_key), C(key_type) and C(organization), as the plan has them.
+        type: dict
+        default: {}
+      units:
+        description: Units that must all be loaded for anything to be prepared.
+        type: list
+        elements: str
+        default: []
+      unchanged:
+        description:
+          - Files and directories that must be as given for anything to be prepared (they must be in O(files) or
+            O(secret_files)), each C(path) with any of C(sha256), C(hmac) under O(digest_key) (empty - the file must
+            not exist), C(owner), C(group) or C(group_unit) (the group of that unit, as read) and C(mode).
+        type: list
+        elements: dict
+        default: []
+      entries:
+        description: The certificate entries, as the plan has them.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          name:
+            description: Name of the entry; it must be in O(certificates) too.
+            type: str
+            required: true
+          dir:
+            description: Its directory (C(key.pem), C(cert.pem) in it).
+            type: path
+            required: true
+          owner_units:
+            description: The key belongs to the user these units run as (all the same user, or nothing is prepared).
+            type: list
+            elements: str
+            default: []
+          group:
+            description: Group of the key and directory; by default the group of the unit in O(prepare.entries[].owner_units).
+            type: str
+          key_mode:
+            description: Mode of the key file.
+            type: str
+            default: '0600'
+          common_name:
+            description: Subject common name of the CSR.
+            type: str
+            required: true
+          subject_alt_names:
+            description: subjectAltNames of the CSR.
+            type: list
+            elements: str
+            default: []
+          profile:
+            description: Extended key usage of the CSR.
+            type: str
+            choices: [server, client, both]
+            required: true
 author:
   - otlp.tls maintainers (@otlp-tls)
 '''
@@ -96,6 +175,12 @@ files:
   description: By path; exists, sha256, owner, group, mode (and C(hmac) for secret files instead of C(sha256)).
   returned: always
   type: dict
+prepared:
+  description:
+    - By entry name, for the entries of O(prepare) that needed the signing path; C(entry) (the entry with the owner and
+      group used), C(reasons) (why), and C(result) (what M(otlp.tls.x509_csr) returns, with the CSR) or C(error).
+  returned: always
+  type: dict
 '''
 
 import grp
@@ -107,10 +192,14 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible.module_utils.parsing.convert_bool import boolean
 
 try:
     from ansible_collections.otlp.tls.plugins.module_utils import pki
-    HAS_PKI = True
+    from ansible_collections.otlp.tls.plugins.module_utils.cert_decision import certificate_decisions
+    from ansible_collections.otlp.tls.plugins.module_utils.csr import make_csr
+    from ansible_collections.otlp.tls.plugins.module_utils.files import FileProblem
+    HAS_PKI = pki.HAS_CRYPTOGRAPHY
 except ImportError:  # python3-cryptography missing on the host
     HAS_PKI = False
 
@@ -215,6 +304,71 @@ def read_units(module, units):
     return result
 
 
+def prepare_entries(module, prepare, units, certificates, files):
+    """Keys and CSRs of the entries the decision sends down the signing path (see the module doc); by name."""
+    if not prepare or not HAS_PKI:
+        return {}
+    wanted = [u if '.' in u else u + '.service' for u in prepare['units']]
+    if any((units.get(u) or {}).get('load_state') != 'loaded' for u in wanted):
+        return {}
+    for want in prepare['unchanged']:
+        if not as_expected(want, files.get(want.get('path')) or {}, units):
+            return {}
+    settings = prepare['settings'] or {}
+    entries = []
+    for item in prepare['entries']:
+        owners = [units.get(u if '.' in u else u + '.service') or {} for u in item['owner_units']]
+        users = sorted(set(o.get('user') or 'root' for o in owners))
+        if len(users) > 1 or item['name'] not in certificates:
+            return {}
+        group = item['group'] or (owners[0].get('group') if len(owners) == 1 else None) or 'root'
+        entries.append(dict(name=item['name'], dir=item['dir'], owner=users[0] if users else 'root', group=group,
+                            key_mode=item['key_mode'], common_name=item['common_name'],
+                            subject_alt_names=list(item['subject_alt_names']), profile=item['profile']))
+    decisions = certificate_decisions(entries, certificates, prepare['ca'] or {}, settings)
+    out = {}
+    for entry in entries:
+        if not decisions.get(entry['name']):
+            continue
+        params = csr_params(entry, settings)
+        done = dict(entry=entry, reasons=decisions[entry['name']], params=params)
+        try:
+            done['result'] = make_csr(module, params)
+        except (pki.PKIError, FileProblem) as exc:
+            # The controller falls back to otlp.tls.x509_csr, which says the same with its task's name.
+            done['error'] = to_text(exc)
+        out[entry['name']] = done
+    return out
+
+
+def as_expected(want, have, units):
+    """Whether a file host_state read is as ``want`` (an item of prepare.unchanged) says: its sha256 or HMAC (an
+    empty HMAC: absent), owner, group (or the group of the unit ``group_unit``) and mode."""
+    if 'hmac' in want and not want['hmac']:
+        return not have.get('exists')
+    if not have.get('exists'):
+        return False
+    for key in ('sha256', 'hmac', 'owner', 'mode'):
+        if key in want and have.get(key) != want[key]:
+            return False
+    group = want.get('group')
+    if want.get('group_unit'):
+        group = (units.get(want['group_unit']) or {}).get('group')
+    return group is None or have.get('group') == group
+
+
+def csr_params(entry, settings):
+    """x509_csr's options for ``entry``, as roles/certificate/tasks/generated.yml passes them."""
+    return dict(private_key_path=entry['dir'] + '/key.pem', key_type=settings.get('key_type') or 'ec-p256',
+                rotate_key=boolean(settings.get('rotate_key') or False, strict=False), owner=entry['owner'],
+                group=entry['group'],
+                mode=entry['key_mode'], common_name=entry['common_name'],
+                organization=settings.get('organization') or None, dns_names=[], ip_addresses=[],
+                subject_alt_names=list(entry['subject_alt_names']), certificate_path=entry['dir'] + '/cert.pem',
+                profile=entry['profile'], create_directory=True, directory_owner='root',
+                directory_group=entry['group'], directory_mode='0750')
+
+
 def run(module):
     params = module.params
     if params['secret_files'] and not params['digest_key']:
@@ -230,8 +384,10 @@ def run(module):
     files = dict((path, stat_path(path, plain)) for path in params['files'])
     files.update((path, stat_path(path, secret)) for path in params['secret_files'])
     certificates = dict((item['name'], read_certificate_dir(item['dir'])) for item in params['certificates'])
-    return dict(changed=False, units=read_units(module, params['units']), certificates=certificates, files=files,
-                cryptography=HAS_PKI)
+    units = read_units(module, params['units'])
+    prepared = prepare_entries(module, params['prepare'], units, certificates, files)
+    return dict(changed=any((p.get('result') or {}).get('changed') for p in prepared.values()), units=units,
+                certificates=certificates, files=files, cryptography=HAS_PKI, prepared=prepared)
 
 
 def main():
@@ -244,6 +400,22 @@ def main():
             # Paths of secret files, not secrets (validate-modules asks because of the name).
             secret_files=dict(type='list', elements='path', default=[], no_log=False),
             digest_key=dict(type='str', no_log=True),
+            prepare=dict(type='dict', options=dict(
+                ca=dict(type='dict', default={}),
+                settings=dict(type='dict', default={}),
+                units=dict(type='list', elements='str', default=[]),
+                unchanged=dict(type='list', elements='dict', default=[]),
+                entries=dict(type='list', elements='dict', default=[], options=dict(
+                    name=dict(type='str', required=True),
+                    dir=dict(type='path', required=True),
+                    owner_units=dict(type='list', elements='str', default=[]),
+                    group=dict(type='str'),
+                    key_mode=dict(type='str', default='0600', no_log=False),
+                    common_name=dict(type='str', required=True),
+                    subject_alt_names=dict(type='list', elements='str', default=[]),
+                    profile=dict(type='str', required=True, choices=['server', 'client', 'both']),
+                )),
+            )),
         ),
         supports_check_mode=True,
     )

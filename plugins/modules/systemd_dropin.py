@@ -112,76 +112,95 @@ options:
     default: []
     suboptions:
       name:
-        description: The certificate's name, for messages and RV(certificates).
+        description:
+          - The certificate's name, for messages and RV(certificates).
         type: str
         required: true
       units:
-        description: Units to restart, when they are running, if this certificate's files changed.
+        description:
+          - Units to restart, when they are running, if this certificate's files changed.
         type: list
         elements: str
         default: []
       certificate:
-        description: The certificate, PEM.
+        description:
+          - The certificate, PEM.
         type: str
         required: true
       certificate_path:
-        description: Where to write the certificate (the leaf only).
+        description:
+          - Where to write the certificate (the leaf only).
         type: path
         required: true
       chain:
-        description: Certificates that issued it, PEM, issuer first.
+        description:
+          - Certificates that issued it, PEM, issuer first.
         type: str
         default: ''
       chain_path:
-        description: Where to write O(certificates[].chain).
+        description:
+          - Where to write O(certificates[].chain).
         type: path
       fullchain_path:
-        description: Where to write the certificate followed by O(certificates[].chain).
+        description:
+          - Where to write the certificate followed by O(certificates[].chain).
         type: path
       trust_bundle:
-        description: CA certificates that peers are trusted by, PEM. The certificate must verify against it.
+        description:
+          - CA certificates that peers are trusted by, PEM. The certificate must verify against it.
         type: str
         default: ''
       trust_bundle_path:
-        description: Where to write O(certificates[].trust_bundle).
+        description:
+          - Where to write O(certificates[].trust_bundle).
         type: path
         aliases: [ca_path, ca_file]
       private_key_path:
-        description: Path of the private key that belongs to the certificate (a key staged at C(<path>.next) is moved
-          here when the certificate belongs to it).
+        description:
+          - Path of the private key that belongs to the certificate (a key staged at C(<path>.next) is moved
+            here when the certificate belongs to it).
         type: path
         required: true
       private_key:
-        description: A private key to install at O(certificates[].private_key_path), written as PKCS#8.
+        description:
+          - A private key to install at O(certificates[].private_key_path), written as PKCS#8.
         type: str
       private_key_passphrase:
-        description: Passphrase of O(certificates[].private_key) when it is encrypted.
+        description:
+          - Passphrase of O(certificates[].private_key) when it is encrypted.
         type: str
       private_key_mode:
-        description: Mode of the private key file.
+        description:
+          - Mode of the private key file.
         type: str
         default: '0600'
       mode:
-        description: Mode of the certificate, chain and bundle files.
+        description:
+          - Mode of the certificate, chain and bundle files.
         type: str
         default: '0644'
       owner:
-        description: Owner of the written files.
+        description:
+          - Owner of the written files.
         type: str
       group:
-        description: Group of the written files.
+        description:
+          - Group of the written files.
         type: str
       required_names:
-        description: Names the certificate's subjectAltNames must cover.
+        description:
+          - Names the certificate's subjectAltNames must cover.
         type: list
         elements: str
         default: []
       profile:
-        description: Usage the certificate must allow.
+        description:
+          - Usage the certificate must allow.
         type: str
         choices: [server, client, both]
       min_days_left:
-        description: The fewest whole days the certificate must still be valid.
+        description:
+          - The fewest whole days the certificate must still be valid.
         type: int
         default: 0
   environment_dir:
@@ -288,7 +307,9 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.otlp.tls.plugins.module_utils import pki
-from ansible_collections.otlp.tls.plugins.module_utils.cert_install import install, install_spec
+from ansible_collections.otlp.tls.plugins.module_utils.cert_install import (
+    check as check_certificate, install_spec, write_checked,
+)
 from ansible_collections.otlp.tls.plugins.module_utils.common import run_module
 from ansible_collections.otlp.tls.plugins.module_utils.files import FileProblem, ensure_directory, read_file, write_file
 from ansible_collections.otlp.tls.plugins.module_utils.systemd_env import (
@@ -361,6 +382,22 @@ class Systemctl(object):
         return rc == 0 and out.strip() == 'active'
 
 
+def fail_after_certificates(module, systemctl, params, units, msg, **result):
+    """Fail, but first restart the running units whose certificate was written in this call (with restart), since no
+    later run would: it finds the certificate in place. The message names them either way."""
+    restarted = []
+    if params['restart'] and not module.check_mode:
+        for unit in units:
+            if systemctl.is_active(unit) and systemctl.run('restart', '--', unit)[0] == 0:
+                restarted.append(unit)
+    left = [unit for unit in units if unit not in restarted]
+    if restarted:
+        msg += '; restarted for their new certificate: %s' % ', '.join(restarted)
+    if left:
+        msg += '; their certificate changed, restart them by hand if they run: %s' % ', '.join(left)
+    module.fail_json(msg=msg, restarted=restarted, changed=bool(units), **result)
+
+
 def environment_file(module, path, env, group):
     """Write, keep or remove the unit's secret environment file.
 
@@ -397,93 +434,109 @@ def run(module):
     if params['certificates'] and not pki.HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib('cryptography'), exception=str(pki.CRYPTOGRAPHY_IMPORT_ERROR))
 
-    # The certificates before anything else: one that fails its checks stops the module before any drop-in changes.
-    certificates, diffs = [], []
+    # The certificates before anything else, every one checked before any is written: a bad one stops the module
+    # with nothing changed. A unit whose certificate was written is restarted even when a later step fails (the next
+    # run would find the certificate in place and restart nothing).
+    checked = []
     for item in params['certificates']:
         try:
-            done = install(module, item)
+            checked.append(check_certificate(module, item))
         except (pki.PKIError, FileProblem) as exc:
-            installed = [c['name'] for c in certificates if c['changed']]
-            module.fail_json(msg='certificate %s: %s. Nothing else was written%s.' % (
-                item['name'], to_text(exc), ' (installed before it: %s)' % ', '.join(installed) if installed else ''),
-                certificates=certificates, changed=bool(installed))
+            module.fail_json(msg='certificate %s: %s. Nothing was written.' % (item['name'], to_text(exc)))
+    certificates, diffs, cert_units = [], [], []
+    for item, ready in zip(params['certificates'], checked):
+        try:
+            done = write_checked(module, item, ready)
+        except FileProblem as exc:
+            fail_after_certificates(module, systemctl, params, cert_units,
+                                    'certificate %s: %s' % (item['name'], to_text(exc)), certificates=certificates)
         if module._diff and done.get('diff'):
             diffs.append(dict(before_header=item['certificate_path'], after_header=item['certificate_path'],
                               before=done['diff']['before'], after=done['diff']['after']))
         certificates.append(dict(name=item['name'], changed=done['changed'], changed_files=done['changed_files'],
                                  info=done['info'], staged_private_key_installed=done['staged_private_key_installed']))
         if done['changed']:
-            extra.extend(unit_name(unit) for unit in item['units'])
+            cert_units.extend(u for u in (unit_name(unit) for unit in item['units']) if u not in cert_units)
+    extra.extend(u for u in cert_units if u not in extra)
 
-    # The secret environment files first, so that a drop-in never names a file that is not there.
-    secrets = [dict((str(k), to_text(v)) for k, v in (item.get('secret_environment') or {}).items())
-               for item in params['dropins']]
-    env_dir = params['environment_dir']
-    env_paths = [os.path.join(env_dir, unit + '.env') for unit in units]
-    env_results = {}
-    dir_changed = False
-    if any(secrets):
-        dir_changed = ensure_directory(module, env_dir, owner='root', group='root', mode='0711')
-    for unit, item, env, path in zip(units, params['dropins'], secrets, env_paths):
-        if env or os.path.isdir(env_dir):
-            env_results[unit] = environment_file(module, path, env, item.get('secret_group') or 'root')
-        else:
-            env_results[unit] = (False, False, None)
+    try:
+        # The secret environment files first, so that a drop-in never names a file that is not there.
+        secrets = [dict((str(k), to_text(v)) for k, v in (item.get('secret_environment') or {}).items())
+                   for item in params['dropins']]
+        env_dir = params['environment_dir']
+        env_paths = [os.path.join(env_dir, unit + '.env') for unit in units]
+        env_results = {}
+        dir_changed = False
+        if any(secrets):
+            dir_changed = ensure_directory(module, env_dir, owner='root', group='root', mode='0711')
+        for unit, item, env, path in zip(units, params['dropins'], secrets, env_paths):
+            if env or os.path.isdir(env_dir):
+                env_results[unit] = environment_file(module, path, env, item.get('secret_group') or 'root')
+            else:
+                env_results[unit] = (False, False, None)
 
-    # A drop-in whose content changed needs daemon-reload and its unit's restart; one whose
-    # ownership or mode alone was fixed counts as changed but needs neither. A changed secret
-    # environment needs the restart only (systemd reads EnvironmentFile= at each start).
-    results, changed_units, new_dropins, new_content = [], [], [], []
-    for unit, item, env, path in zip(units, params['dropins'], secrets, env_paths):
-        directory = os.path.join(params['systemd_dir'], unit + '.d')
-        dropin = os.path.join(directory, params['name'])
-        content = with_environment_file(item['content'], path) if env else item['content']
-        before = read_file(dropin, 'drop-in')
-        exists = os.path.isdir(directory)
-        changed = ensure_directory(module, directory, owner='root', group='root', mode='0755')
-        if exists or not module.check_mode:
-            changed = write_file(module, dropin, content, 'root', 'root', '0644') or changed
-        env_changed, env_content_changed, env_diff = env_results[unit]
-        results.append(dict(unit=unit, path=dropin, environment_file=path if env else None,
-                            changed=changed or env_changed))
-        if changed or env_changed:
-            changed_units.append(unit)
-        if before != to_bytes(content):
-            new_dropins.append(unit)
-            diffs.append(dict(before_header=dropin, after_header=dropin, before=to_text(before or ''), after=content))
-        if env_diff:
-            diffs.append(env_diff)
-        if before != to_bytes(content) or env_content_changed:
-            new_content.append(unit)
+        # A drop-in whose content changed needs daemon-reload and its unit's restart; one whose
+        # ownership or mode alone was fixed counts as changed but needs neither. A changed secret
+        # environment needs the restart only (systemd reads EnvironmentFile= at each start).
+        results, changed_units, new_dropins, new_content = [], [], [], []
+        for unit, item, env, path in zip(units, params['dropins'], secrets, env_paths):
+            directory = os.path.join(params['systemd_dir'], unit + '.d')
+            dropin = os.path.join(directory, params['name'])
+            content = with_environment_file(item['content'], path) if env else item['content']
+            before = read_file(dropin, 'drop-in')
+            exists = os.path.isdir(directory)
+            changed = ensure_directory(module, directory, owner='root', group='root', mode='0755')
+            if exists or not module.check_mode:
+                changed = write_file(module, dropin, content, 'root', 'root', '0644') or changed
+            env_changed, env_content_changed, env_diff = env_results[unit]
+            results.append(dict(unit=unit, path=dropin, environment_file=path if env else None,
+                                changed=changed or env_changed))
+            if changed or env_changed:
+                changed_units.append(unit)
+            if before != to_bytes(content):
+                new_dropins.append(unit)
+                diffs.append(dict(before_header=dropin, after_header=dropin, before=to_text(before or ''), after=content))
+            if env_diff:
+                diffs.append(env_diff)
+            if before != to_bytes(content) or env_content_changed:
+                new_content.append(unit)
+    except FileProblem as exc:
+        fail_after_certificates(module, systemctl, params, cert_units, to_text(exc), certificates=certificates)
 
     reloaded = bool(new_dropins)
     if reloaded and not module.check_mode:
         rc, _out, err = systemctl.run('daemon-reload')
         if rc != 0:
-            module.fail_json(msg='systemctl daemon-reload failed (%s) after writing the drop-ins of %s. They are in '
-                                 'place, so a re-run finds them unchanged: once systemd works, run systemctl '
-                                 'daemon-reload and restart those units by hand'
-                                 % (err.strip() or 'rc %d' % rc, ', '.join(new_dropins)),
-                             dropins=results, changed=True)
+            fail_after_certificates(
+                module, systemctl, params, cert_units,
+                'systemctl daemon-reload failed (%s) after writing the drop-ins of %s. They are in place, so a re-run '
+                'finds them unchanged: once systemd works, run systemctl daemon-reload and restart those units by hand'
+                % (err.strip() or 'rc %d' % rc, ', '.join(new_dropins)), dropins=results, certificates=certificates)
 
-    restarted = []
+    restarted, failed = [], []
     if params['restart']:
         wanted = []
         for unit in new_content + extra:
             if unit not in wanted:
                 wanted.append(unit)
+        # Every unit gets its restart, also after one failed: a unit left out would keep old settings or an old
+        # certificate that no later run restarts it for (it finds the files in place).
         for unit in wanted:
             if not systemctl.is_active(unit):
                 continue
             if not module.check_mode:
                 rc, _out, err = systemctl.run('restart', '--', unit)
                 if rc != 0:
-                    module.fail_json(msg='restarting %s failed (%s): see journalctl -u %s; its drop-in is %s and '
-                                         'stays in place, and a re-run restarts it only if something changes again'
-                                         % (unit, err.strip() or 'rc %d' % rc, unit,
-                                            'new' if unit in new_content else 'unchanged'),
-                                     dropins=results, restarted=restarted, changed=True)
+                    failed.append('%s (%s; see journalctl -u %s; its %s changed in this run and stays in place: '
+                                  'restart it by hand once it works)'
+                                  % (unit, err.strip() or 'rc %d' % rc, unit,
+                                     'certificate' if unit in cert_units and unit not in new_content
+                                     else 'drop-in or environment'))
+                    continue
             restarted.append(unit)
+    if failed:
+        module.fail_json(msg='restarting failed: %s' % '; '.join(failed), dropins=results, restarted=restarted,
+                         certificates=certificates, changed=True)
 
     result = dict(changed=bool(changed_units or restarted or dir_changed or any(c['changed'] for c in certificates)),
                   dropins=results, changed_units=changed_units, daemon_reloaded=reloaded, restarted=restarted,

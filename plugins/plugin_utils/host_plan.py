@@ -10,8 +10,8 @@ Controller-side only (action plugins and filters import it). Three steps, all pu
   ``exporter_plan`` (each unit's environment, drop-in and client certificate);
 * the problems: ``certificate_problems``, ``exporter_problems``, each naming the host, the item and the fix;
 * the decision, from the plan and the one read of the host (``otlp.tls.host_state``):
-  ``certificate_decisions`` (why each certificate needs the signing path, empty when it is good as it is) and
-  ``dropin_changes`` (which units' drop-in or secret environment file differ).
+  ``module_utils/cert_decision.certificate_decisions`` (why each certificate needs the signing path, empty when it
+  is good as it is; host_state's prepare runs it too) and ``dropin_changes`` (which units' drop-in or secret environment file differ).
 
 A decision may say "work needed" when in doubt (the full path is then run, which is always correct); it says
 "nothing to do" only when every file is exactly what the full path would leave.
@@ -26,15 +26,15 @@ import hmac
 import re
 
 from ansible.module_utils.common.text.converters import to_bytes
+
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.otlp.tls.plugins.module_utils import pki
+from ansible_collections.otlp.tls.plugins.module_utils.cert_decision import attributes_differ as _attributes_differ
+from ansible_collections.otlp.tls.plugins.module_utils.pki import KEY_TYPES
 
 PROFILES = ('server', 'client', 'both')
 KEY_MODES = ('0600', '0640', '0400', '0440')
 FILE_NAME = re.compile(r'^[A-Za-z0-9_.@-]+$')
-CERT_FILE_MODE = '0644'
-CERT_DIR_MODE = '0750'
 # Server TLS without client certificates: the apps' one trust bundle (the exporter role writes it).
 TRUST_DIR = '/etc/otlp-tls/trust'
 TRUST_BUNDLE = TRUST_DIR + '/ca.pem'
@@ -127,93 +127,6 @@ def certificate_problems(entries, settings, host):
     return ['Invalid certificate settings for %s: %s.' % (host, '; '.join(problems))] if problems else []
 
 
-def _certs(text):
-    """Fingerprints of the certificates in PEM ``text``, in order; None when it can not be read."""
-    if not text or not text.strip():
-        return []
-    try:
-        return [pki.certificate_fingerprint(c) for c in pki.load_certificates(text)]
-    except pki.PKIError:
-        return None
-
-
-def _attributes_differ(entry, owner, group, mode):
-    return not entry or not entry.get('exists') or entry.get('kind') not in ('file', 'directory') or \
-        entry.get('owner') != owner or entry.get('group') != group or entry.get('mode') != mode
-
-
-def certificate_decisions(entries, state, ca, settings, grants=None, now=None):
-    """For each entry name, why the signing path has to run (an empty list: the installed files are good as they are).
-
-    ``state`` is host_state's ``certificates`` result; ``ca`` holds ``certificate`` (the signing CA, PEM) and
-    ``bundle`` (the trust bundle, PEM); ``settings`` renew_before_days, force, rotate_key, key_type, organization,
-    key_location; ``grants`` what the inventory grants by entry name (the signer's view), default the entries.
-    """
-    now = now or pki.utcnow()
-    decisions = {}
-    try:
-        ca_cert = pki.load_certificate(ca.get('certificate') or '', 'signing CA certificate')
-    except pki.PKIError:
-        ca_cert = None
-    ca_pem = pki.certificate_pem(ca_cert) if ca_cert is not None else b''
-    bundle = _certs(ca.get('bundle'))
-    for entry in entries:
-        reasons = decisions.setdefault(entry['name'], [])
-        grant_entry = (grants or {}).get(entry['name'], entry)
-        have = (state or {}).get(entry['name'])
-        if boolean(settings.get('force') or False, strict=False):
-            reasons.append('re-issue forced')
-        if boolean(settings.get('rotate_key') or False, strict=False):
-            reasons.append('a new key was asked for')
-        if ca_cert is None or not bundle:
-            reasons.append('the CA is not known yet')
-        if not have:
-            reasons.append('the host state was not read')
-            continue
-        files = have.get('files') or {}
-        cert_text = (files.get('cert.pem') or {}).get('text')
-        try:
-            cert = pki.load_certificate(cert_text or '', 'certificate')
-        except pki.PKIError:
-            reasons.append('no readable certificate')
-            continue
-        fingerprint = have.get('key_public_fingerprint')
-        if not fingerprint:
-            reasons.append('the key is missing or could not be read on the host')
-        elif fingerprint != pki.public_key_fingerprint(cert.public_key()):
-            reasons.append('the key does not belong to the certificate')
-        if have.get('key_pkcs8') is False:
-            reasons.append('the key is not PKCS#8')
-        if have.get('key_type') and have.get('key_type') != settings.get('key_type'):
-            reasons.append('key type changed (%s -> %s)' % (have.get('key_type'), settings.get('key_type')))
-        if have.get('staged_key'):
-            reasons.append('a staged key waits for its certificate')
-        if ca_cert is not None:
-            try:
-                grant = pki.Grant(grant_entry['common_name'], settings.get('organization') or None,
-                                  grant_entry['subject_alt_names'], grant_entry['profile'])
-                reasons.extend(pki.reissue_reasons(cert, (grant, cert.public_key()), ca_cert, grant.profile,
-                                                   int(settings.get('renew_before_days', 30)), now))
-            except (pki.PKIError, KeyError, TypeError, ValueError) as exc:
-                reasons.append('the grant can not be checked (%s)' % exc)
-            if _certs(files.get('fullchain.pem', {}).get('text')) != _certs(to_text_pem(pki.certificate_pem(cert) + ca_pem)):
-                reasons.append('fullchain.pem differs')
-        if bundle is not None and _certs(files.get('ca.pem', {}).get('text')) != bundle:
-            reasons.append('ca.pem differs from the trust bundle')
-        for name in ('cert.pem', 'fullchain.pem', 'ca.pem'):
-            if _attributes_differ(files.get(name), entry['owner'], entry['group'], CERT_FILE_MODE):
-                reasons.append('%s owner, group or mode differ' % name)
-        if _attributes_differ(files.get('key.pem'), entry['owner'], entry['group'], entry['key_mode']):
-            reasons.append('key.pem owner, group or mode differ')
-        if _attributes_differ(files.get('dir'), 'root', entry['group'], CERT_DIR_MODE):
-            reasons.append('the directory owner, group or mode differ')
-    return decisions
-
-
-def to_text_pem(data):
-    return data.decode('ascii') if isinstance(data, bytes) else data
-
-
 # ---------------------------------------------------------------------------
 # Exporter role
 # ---------------------------------------------------------------------------
@@ -252,6 +165,96 @@ def exporter_certificates(apps, settings, host, plan=None):
         out.append({'name': name, 'dir': '/etc/otlp-tls/' + name, 'profile': 'client', 'key_mode': '0600',
                     'owner': known.get(name, {}).get('owner', 'root'), 'group': known.get(name, {}).get('group', 'root'),
                     'common_name': '%s@%s' % (unit, host), 'subject_alt_names': [host]})
+    return out
+
+
+PREPARED_ENTRY_KEYS = ('dir', 'owner', 'group', 'key_mode', 'common_name', 'subject_alt_names', 'profile')
+# What a prepared CSR result may carry (x509_csr's return values), each of a plain type: the result comes from the
+# host, and a key Ansible acts on (add_host, add_group, _ansible_*) would change the run for every host.
+PREPARED_RESULT_KEYS = dict(changed=bool, csr=str, existing_certificate=str, key_type=str, public_key_fingerprint=str,
+                            private_key_changed=bool, private_key_reason=str, staged=bool, staged_private_key_path=str,
+                            staged_key_promoted=bool)
+
+
+def prepared_result(result):
+    """The keys of PREPARED_RESULT_KEYS of a host's prepared CSR result, each of its type, and a diff of text only;
+    None when the CSR is missing."""
+    if not isinstance(result, dict) or not isinstance(result.get('csr'), str) or not result['csr']:
+        return None
+    out = dict((key, result[key]) for key, kind in PREPARED_RESULT_KEYS.items() if isinstance(result.get(key), kind))
+    diff = result.get('diff')
+    if isinstance(diff, dict):
+        out['diff'] = dict((key, diff[key]) for key in ('before', 'after', 'before_header', 'after_header')
+                           if isinstance(diff.get(key), str))
+    return out
+
+
+def prepare_option(certificates, plan, settings, certificate_settings, ca, units):
+    """host_state's ``prepare`` for these client certificates, or None: only for keys made on the host, certificates made
+    by otlp.tls, and a known CA (the decision needs it).
+
+    ``plan``: exporter_plan's entries (which units use which certificate). The host works out owner and group from the
+    units as exporter_plan does: a unit's user and group (certificate scope unit), or the one user all units share and
+    root (scope host).
+    """
+    ca = ca or {}
+    if (certificate_settings.get('source') != 'generated' or certificate_settings.get('key_location') != 'host'
+            or not ca.get('certificate') or not ca.get('bundle')
+            # A key type the certificate role's argument check refuses later: nothing may change before it.
+            or certificate_settings.get('key_type') not in KEY_TYPES):
+        return None
+    per_unit = settings.get('certificate_scope', 'unit') == 'unit'
+    entries = []
+    for cert in certificates:
+        users = [e['unit'] for e in plan or [] if e['certificate']['name'] == cert['name']]
+        entries.append(dict(name=cert['name'], dir=cert['dir'], owner_units=users if per_unit else list(units),
+                            group=None if per_unit else 'root', key_mode=cert['key_mode'],
+                            common_name=cert['common_name'], subject_alt_names=list(cert['subject_alt_names']),
+                            profile=cert['profile']))
+    settings = dict((k, certificate_settings.get(k)) for k in ('renew_before_days', 'key_type', 'organization'))
+    settings.update((k, boolean(certificate_settings.get(k) or False, strict=False)) for k in ('force', 'rotate_key'))
+    return dict(ca=dict(certificate=ca['certificate'], bundle=ca['bundle']), units=list(units), entries=entries,
+                settings=settings)
+
+
+def unchanged_files(expected, digest_key):
+    """host_state's prepare.unchanged for ``expected`` (expected_dropins, per unit): everything dropin_changes compares,
+    so that the read prepares nothing where the plan will find a drop-in to change: each drop-in's sha256 and its
+    directory, and each secret environment file's HMAC under ``digest_key`` (empty: the file must not exist) and its
+    directory, with their owners, groups and modes (the file's group is its unit's, as the host reads it)."""
+    out = []
+    for unit, want in sorted(expected.items()):
+        paths = want['paths']
+        out.append(dict(path=paths['dropin'], sha256=hashlib.sha256(to_bytes(want['dropin'])).hexdigest(),
+                        owner='root', group='root', mode='0644'))
+        out.append(dict(path=paths['dir'], owner='root', group='root', mode='0755'))
+        if want['env'] is None:
+            out.append(dict(path=paths['env'], hmac=''))
+        else:
+            out.append(dict(path=paths['env'], hmac=digest(digest_key, want['env']), owner='root', group_unit=unit,
+                            mode='0640'))
+            out.append(dict(path=paths['env_dir'], owner='root', group='root', mode='0711'))
+    return out
+
+
+def prepared_csrs(prepared, certificates, todo):
+    """The CSRs host_state made for this plan, by name, each with ``prepared_params`` (the x509_csr options it was made
+    with): only for certificates in ``todo`` whose entry is the plan's (owner, group, names, ...). Anything else, and
+    anything malformed, is left to x509_csr."""
+    out = {}
+    if not isinstance(prepared, dict):
+        return out
+    wanted = dict((c['name'], c) for c in certificates or [])
+    for name, done in prepared.items():
+        want = wanted.get(name)
+        if name not in (todo or []) or want is None or not isinstance(done, dict):
+            continue
+        result, entry, params = prepared_result(done.get('result')), done.get('entry'), done.get('params')
+        if result is None or not isinstance(entry, dict) or not isinstance(params, dict):
+            continue
+        if any(entry.get(key) != want.get(key) for key in PREPARED_ENTRY_KEYS):
+            continue
+        out[name] = dict(result, prepared_params=params)
     return out
 
 

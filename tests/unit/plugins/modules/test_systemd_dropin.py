@@ -135,7 +135,7 @@ def test_bad_arguments_fail_before_anything_is_written(host, bad, message):
 def test_a_failed_restart_names_the_unit_and_the_journal(host, monkeypatch):
     monkeypatch.setenv('FAKE_FAIL', 'app.service')
     result = run_module('systemd_dropin', args(host))
-    assert result['failed'] and 'restarting app.service failed' in result['msg']
+    assert result['failed'] and result['msg'].startswith('restarting failed: app.service (')
     assert 'journalctl -u app.service' in result['msg']
     # The drop-in stays in place (systemd already read it) and the message says so.
     assert (host.dir / 'app.service.d' / '50-otlp-tls.conf').exists()
@@ -343,7 +343,7 @@ def test_a_certificate_that_fails_its_checks_writes_no_drop_in(host, ca_dir, tmp
     bad = dict(web, name='web', required_names=['not-web'])
     result = run_module('systemd_dropin', args(host, certificates=[bad]))
     assert result['failed'] and result['msg'].startswith('certificate web: ')
-    assert 'do not cover not-web' in result['msg'] and 'Nothing else was written' in result['msg']
+    assert 'do not cover not-web' in result['msg'] and result['msg'].endswith('Nothing was written.')
     assert not (host.dir / 'app.service.d').exists() and host.calls() == []
 
 
@@ -362,3 +362,30 @@ def test_certificate_diff_and_check_mode(host, ca_dir, tmp_path):
     assert not (tmp_path / 'web' / 'cert.pem').exists()
     assert any(d.get('after_header') == web['certificate_path'] and 'subject=' in d['after'] for d in preview['diff'])
     assert 'PRIVATE KEY' not in preview['_stdout']
+
+
+def test_a_bad_certificate_after_a_good_one_writes_neither(host, ca_dir, tmp_path):
+    web = certificate_item(ca_dir, tmp_path, 'web', ['web.service'])
+    db = certificate_item(ca_dir, tmp_path, 'db', ['db.service'])
+    result = run_module('systemd_dropin', args(host, certificates=[web, dict(db, required_names=['not-db'])]))
+    assert result['failed'] and result['msg'].startswith('certificate db: ')
+    assert not (tmp_path / 'web' / 'cert.pem').exists() and host.calls() == []
+
+
+def test_a_failed_restart_still_restarts_the_others(host, ca_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv('FAKE_FAIL', 'app.service')
+    web = certificate_item(ca_dir, tmp_path, 'web', ['web.service'])
+    result = run_module('systemd_dropin', args(host, certificates=[web]))
+    assert result['failed'] and 'app.service (' in result['msg'] and 'drop-in or environment changed' in result['msg']
+    # web's certificate changed: no later run would restart it, so this one does despite app's failure.
+    assert 'restart -- web.service' in host.calls() and result['restarted'] == ['web.service']
+
+
+def test_a_failed_write_after_a_certificate_restarts_its_unit(host, ca_dir, tmp_path):
+    web = certificate_item(ca_dir, tmp_path, 'web', ['web.service'])
+    # The drop-in directory can not be made: a file is in its way.
+    (host.dir / 'app.service.d').write_text('in the way')
+    result = run_module('systemd_dropin', args(host, certificates=[web]))
+    assert result['failed'] and (tmp_path / 'web' / 'cert.pem').exists()
+    assert 'restarted for their new certificate: web.service' in result['msg']
+    assert 'restart -- web.service' in host.calls()

@@ -14,7 +14,7 @@ import pytest
 
 from ansible_collections.otlp.tls.plugins.filter import plan as plan_filters
 from ansible_collections.otlp.tls.plugins.filter.exporter_env import exporter_env
-from ansible_collections.otlp.tls.plugins.module_utils import pki
+from ansible_collections.otlp.tls.plugins.module_utils import cert_decision, pki
 from ansible_collections.otlp.tls.plugins.modules import host_state
 from ansible_collections.otlp.tls.plugins.plugin_utils import host_plan
 
@@ -61,8 +61,8 @@ def state_for(ca, cert, key, **overrides):
 
 def decide(ca, state, **settings):
     entries = host_plan.certificate_entries([], DEFAULTS)
-    return host_plan.certificate_decisions(entries, state, dict(certificate=pem(ca[1]), bundle=pem(ca[1])),
-                                           dict(SETTINGS, **settings))['otlp']
+    return cert_decision.certificate_decisions(entries, state, dict(certificate=pem(ca[1]), bundle=pem(ca[1])),
+                                               dict(SETTINGS, **settings))['otlp']
 
 
 def test_a_good_certificate_needs_nothing(ca):
@@ -124,7 +124,7 @@ def test_files_that_differ_need_the_signing_path(ca):
 def test_an_unknown_ca_needs_the_signing_path(ca):
     key = pki.generate_private_key('ec-p256')
     entries = host_plan.certificate_entries([], DEFAULTS)
-    decisions = host_plan.certificate_decisions(entries, state_for(ca, leaf(ca, key), key), {}, SETTINGS)
+    decisions = cert_decision.certificate_decisions(entries, state_for(ca, leaf(ca, key), key), {}, SETTINGS)
     assert 'the CA is not known yet' in decisions['otlp']
 
 
@@ -319,3 +319,6 @@ def test_pending_installs_hand_over_public_data_for_this_runs_certificates():
     assert with_units[0]['units'] == ['web.service', 'web2.service']
     # A fact left by an earlier run of the certificate role in the play: not this run's work.
     assert plan_filters.certificate_units(pending, plan, ['db']) == []
+    # The certificate role's own plan of this run did not send web down the signing path: its fact is an old one.
+    assert plan_filters.certificate_units(pending, plan, ['web'], {'todo': []}) == []
+    assert plan_filters.certificate_units(pending, plan, ['web'], {'todo': ['web']})[0]['name'] == 'web'
