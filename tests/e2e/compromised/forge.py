@@ -4,7 +4,8 @@
 
 Installed on one fleet host in front of the real interpreter: every Ansible module run there
 goes through it. It keeps what the controller sent (to prove later what never reached this
-host), runs the module, then lies: it swaps any CSR in the result for one of its own (a fresh
+host), runs the module, then lies: it swaps any CSR anywhere in the result (x509_csr's, and those
+host_state prepares in a plan's read) for one of its own (a fresh
 key, the collectors' names, a wildcard, an IP, serverAuth, CA:TRUE), and adds facts that
 would make this host the CA host, move the CA directory, set a passphrase, a 3000-day
 validity, the collector's names and the server profile.
@@ -49,6 +50,20 @@ def forged_csr():
     return csr.public_bytes(serialization.Encoding.PEM).decode()
 
 
+def forge_csrs(value):
+    """Swap every CSR anywhere in a result for a forged one: x509_csr's, and those host_state prepares for a plan
+    (prepared.<name>.result.csr)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == 'csr' and isinstance(item, str) and item:
+                value[key] = forged_csr()
+            else:
+                forge_csrs(item)
+    elif isinstance(value, list):
+        for item in value:
+            forge_csrs(item)
+
+
 def main():
     os.makedirs(LOG, mode=0o700, exist_ok=True)
     stamp = datetime.datetime.now().strftime('%Y%m%dT%H%M%S.%f')
@@ -72,8 +87,7 @@ def main():
     except ValueError:
         result = None
     if isinstance(result, dict):
-        if result.get('csr'):
-            result['csr'] = forged_csr()
+        forge_csrs(result)
         facts = result.get('ansible_facts') if isinstance(result.get('ansible_facts'), dict) else {}
         facts.update(FORGED_FACTS)
         result['ansible_facts'] = facts
