@@ -17,6 +17,7 @@ import pytest
 from ansible_collections.otlp.tls.plugins.action.x509_csr import usable
 from ansible_collections.otlp.tls.plugins.plugin_utils import host_plan
 
+from .conftest import fake_systemctl
 from .test_modules import ca_args, run_module
 
 # systemctl show: one block per unit asked; units in $FAKE_MISSING are not-found, each runs as $FAKE_USER_<unit>.
@@ -41,12 +42,7 @@ GROUP = grp.getgrgid(pwd.getpwnam('nobody').pw_gid).gr_name
 
 @pytest.fixture
 def host(tmp_path, monkeypatch):
-    bin_dir = tmp_path / 'bin'
-    bin_dir.mkdir()
-    fake = bin_dir / 'systemctl'
-    fake.write_text(FAKE_SYSTEMCTL)
-    fake.chmod(0o755)
-    monkeypatch.setenv('PATH', str(bin_dir) + os.pathsep + os.environ['PATH'])
+    fake_systemctl(tmp_path, monkeypatch, FAKE_SYSTEMCTL)
     return tmp_path
 
 

@@ -11,6 +11,7 @@ import stat
 
 import pytest
 
+from .conftest import fake_systemctl
 from .test_modules import run_module
 
 # A systemctl that records each call and says "active" for the units in $FAKE_ACTIVE.
@@ -30,13 +31,8 @@ exit 0
 
 @pytest.fixture
 def host(tmp_path, monkeypatch):
-    bin_dir = tmp_path / 'bin'
-    bin_dir.mkdir()
-    fake = bin_dir / 'systemctl'
-    fake.write_text(FAKE_SYSTEMCTL)
-    fake.chmod(0o755)
+    fake_systemctl(tmp_path, monkeypatch, FAKE_SYSTEMCTL)
     log = tmp_path / 'calls.log'
-    monkeypatch.setenv('PATH', str(bin_dir) + os.pathsep + os.environ['PATH'])
     monkeypatch.setenv('FAKE_LOG', str(log))
     monkeypatch.setenv('FAKE_ACTIVE', 'app.service web.service')
     systemd_dir = tmp_path / 'systemd'
