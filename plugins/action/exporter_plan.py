@@ -20,7 +20,7 @@ from ansible_collections.otlp.tls.plugins.plugin_utils.action import PlanAction,
 class ActionModule(PlanAction):
     SETTINGS = ('tls_mode', 'certificate_scope', 'collector', 'collector_group', 'grpc_port', 'http_port', 'protocol',
                 'signals', 'timeout', 'compression', 'resource_attributes')
-    OPTIONS = ('apps', 'dropin_name', 'ca', 'certificate_settings', 'prepare_csrs')
+    OPTIONS = ('apps', 'dropin_name', 'ca', 'certificate_settings', 'prepare_csrs', 'collectors')
 
     def plan(self, args, settings, host, task_vars):
         apps = args.get('apps') if args.get('apps') is not None else []
@@ -41,9 +41,18 @@ class ActionModule(PlanAction):
         certificate_settings = args.get('certificate_settings') or {}
         ca = args.get('ca') or {}
         key = random_key()
+        # The collectors' certificates (roles/exporter/tasks/collectors.yml), judged before the one call: a name none
+        # carries is refused below when a drop-in would point at it, and nothing is prepared on the host before that.
+        collectors = args.get('collectors')
+        checked = isinstance(collectors, dict) and 'check' in collectors
+        collector_problems = []
+        if checked and settings['tls_mode'] != 'none':
+            collector_problems = host_plan.collector_problems(host_plan.plan_collectors(apps, settings), collectors,
+                                                              host, self._play_context.check_mode)
         # Everything that does not depend on the host is checked before the one call, which may make keys.
-        prepare = self.prepare(apps, settings, host, certificate_settings, ca, units, paths, key)
-        if not boolean(args.get('prepare_csrs', True), strict=False):
+        prepare = self.prepare(apps, settings, host, certificate_settings, ca, units, paths, key,
+                               collectors_checked=checked)
+        if collector_problems or not boolean(args.get('prepare_csrs', True), strict=False):
             prepare = None
         state = self.read_host(task_vars, dict(
             units=units, certificates=certificates if settings['tls_mode'] == 'mtls' else [], files=files,
@@ -66,6 +75,8 @@ class ActionModule(PlanAction):
             todo = [c['name'] for c in certificates if decisions.get(c['name'])]
         prepared = host_plan.prepared_csrs(state.get('prepared'), certificates, todo)
         dropins_changed = host_plan.dropin_changes(expected, state.get('files') or {}, key)
+        if dropins_changed and collector_problems:
+            raise host_plan.PlanError(' '.join(collector_problems))
         trust_changed = bool(settings['tls_mode'] == 'tls' and plan and host_plan.trust_differs(
             state.get('files') or {}, (args.get('ca') or {}).get('bundle')))
         # work: anything at all to do on this host; without it the role runs nothing else there.
@@ -88,14 +99,14 @@ class ActionModule(PlanAction):
                                   env=systemd_environment_file(secret) if secret else None)
         return expected
 
-    def prepare(self, apps, settings, host, certificate_settings, ca, units, paths, key):
+    def prepare(self, apps, settings, host, certificate_settings, ca, units, paths, key, collectors_checked=True):
         """host_state's prepare option (keys and CSRs made in the one read), or None; raises what the plan would.
 
         The checks that do not depend on the host run first, on units as if they were there and ran as root, so that
-        an input the plan refuses changes nothing on the host. The collectors' certificates are checked later, and
-        only for apps whose drop-in changes (roles/exporter/tasks/collectors.yml): so the read prepares nothing on a
-        host where a drop-in or secret environment file is to change (a first converge, a new collector name), and
-        the certificate role makes those CSRs after that check.
+        an input the plan refuses changes nothing on the host. The collectors' certificates were checked before
+        (``collectors_checked``, the caller gives none with a problem). Without that check (no ``collectors``
+        option), the read prepares nothing on a host where a drop-in or secret environment file is to change, so
+        that a check after the read still finds the host unchanged.
         """
         assumed = dict((unit, dict(load_state='loaded', active_state='inactive', user='root', group='root'))
                        for unit in units)
@@ -109,6 +120,6 @@ class ActionModule(PlanAction):
         if problems:
             raise host_plan.PlanError(' '.join(problems))
         option = host_plan.prepare_option(certificates, plan, settings, certificate_settings, ca, units)
-        if option is not None:
+        if option is not None and not collectors_checked:
             option['unchanged'] = host_plan.unchanged_files(self.expected_dropins(plan, apps, paths), key)
         return option

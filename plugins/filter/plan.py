@@ -42,25 +42,45 @@ def collector_names(collectors):
     return host_plan.collector_names(list(hosts), names)
 
 
-def batch_collector_names(hosts, hostvars, name_to_host=None):
-    """The collector names used by the apps of these hosts whose drop-in changes in this run (registered plans).
+def _served(collectors, hostvars):
+    """What each collector host's role set in this run about its certificate (roles/collector/tasks/tls_files.yml)."""
+    hosts = (collectors or {}).get('hosts') or {}
+    return dict((host, hostvars[host].get('__otlp_tls_collector_covers')) for host in hosts if host in hostvars)
 
-    With ``name_to_host``, only the names a collector of the inventory answers to.
-    """
-    out = []
-    for host in hosts:
-        result = hostvars[host].get('__otlp_tls_exporter') or {}
-        if not result.get('dropins_changed'):
+
+def collectors_to_read(collectors, hosts, hostvars, path, default_collector=''):
+    """The collector hosts whose certificate the exporter role reads before its plan: those that answer to a name the
+    apps of these hosts use (their otlp_tls_exporter_apps and otlp_tls_exporter_collector, else
+    ``default_collector``: the role's default, which hostvars do not show) and did not tell this run what theirs
+    covers (the collector role does, after it checked it). ``collectors``: the registered result of
+    otlp.tls.inventory_vars over the collector group, so only hosts of that group are ever read."""
+    name_to_host = collector_names(collectors)
+    served = _served(collectors, hostvars)
+    if all(host_plan.served_here(served, host, path) for host in set(name_to_host.values())):
+        # Every collector said what its certificate covers (site.yml, rotate.yml): no app host's variables needed.
+        return []
+    names = []
+    for host in hosts or []:
+        if host not in hostvars:
             continue
-        for entry in result.get('plan') or []:
-            name = entry.get('collector')
-            if name and name not in out and (name_to_host is None or name in name_to_host):
-                out.append(name)
-    return out
+        apps = hostvars[host].get('otlp_tls_exporter_apps')
+        settings = {'collector': hostvars[host].get('otlp_tls_exporter_collector') or default_collector or ''}
+        for name in host_plan.plan_collectors(apps if isinstance(apps, list) else [], settings):
+            if name not in names:
+                names.append(name)
+    return host_plan.collectors_to_read(name_to_host, names, served, path)
 
 
-def exporter_collector_problems(plan, name_to_host, results, host, group, check_mode=False):
-    return host_plan.collector_problems(plan, name_to_host, results, host, group, bool(check_mode))
+def collector_coverage(collectors, results, hostvars, check):
+    """exporter_plan's ``collectors`` option: what each collector's certificate covers, from the read above
+    (``results``) or from what the collector role set in this run. ``check``: the resolved check settings."""
+    check = check or {}
+    enabled = bool(collectors) and not (collectors or {}).get('skipped') and bool(check.get('check_collector_certificate'))
+    if not enabled:
+        return dict(check=False)
+    path = check.get('collector_certificate')
+    return host_plan.collector_coverage(collector_names(collectors), results, _served(collectors, hostvars), path,
+                                        check.get('collector_group'))
 
 
 def certificates_changed(plan, installed, among=None):
@@ -210,6 +230,20 @@ def any_dir_under(entries, prefix='/etc/otlp-tls/'):
     return any(str(e.get('dir', '')).startswith(prefix) for e in entries or [])
 
 
+def file_is(found, kind, owner, group, mode):
+    """Whether a file otlp.tls.host_state read (its ``files`` entry) exists as this kind, owner, group and mode."""
+    found = found if isinstance(found, dict) else {}
+    return bool(found.get('exists')) and (found.get('kind'), found.get('owner'), found.get('group'), found.get('mode')) \
+        == (kind, owner, group, mode)
+
+
+def unit_is(found, active_state, unit_file_state):
+    """Whether a unit otlp.tls.host_state read (its ``units`` entry) is in this state (active) and enabled state."""
+    found = found if isinstance(found, dict) else {}
+    return found.get('load_state') == 'loaded' and found.get('active_state') == active_state \
+        and found.get('unit_file_state') == unit_file_state
+
+
 def any_changed(results):
     """Whether any of these task results changed (an undefined or skipped one counts as unchanged)."""
     return any(isinstance(r, dict) and r.get('changed') for r in results or [])
@@ -221,8 +255,8 @@ class FilterModule(object):
             'certificate_entries': certificate_entries,
             'exporter_certificates': exporter_certificates,
             'collector_names': collector_names,
-            'batch_collector_names': batch_collector_names,
-            'exporter_collector_problems': exporter_collector_problems,
+            'collectors_to_read': collectors_to_read,
+            'collector_coverage': collector_coverage,
             'certificates_changed': certificates_changed,
             'restart_units': restart_units,
             'collector_config': collector_config,
@@ -241,4 +275,6 @@ class FilterModule(object):
             'parent_dirs': parent_dirs,
             'any_dir_under': any_dir_under,
             'any_changed': any_changed,
+            'file_is': file_is,
+            'unit_is': unit_is,
         }

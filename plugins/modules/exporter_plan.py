@@ -18,7 +18,7 @@ description:
     environment file), and returns each unit's environment, its client certificate and which drop-ins differ.
   - Fails, before anything changes, with a message that names the host, the unit and the fix (a unit that does not
     exist, a language or protocol an SDK does not support, a header with a newline, units of several users sharing a
-    host-scope certificate).
+    host-scope certificate, a collector name that no collector certificate carries, see O(collectors)).
   - Header values (secrets) never appear in the result (the plan holds their names) and are compared by an HMAC under
     a key made for this call, never by a plain digest.
   - Sets the fact C(otlp_tls_exporter_plan) (the plan), used by C(playbooks/check.yml).
@@ -95,6 +95,15 @@ options:
         as C(playbooks/check.yml) does.
     type: bool
     default: true
+  collectors:
+    description:
+      - What each collector's server certificate covers, as the filter C(otlp.tls.collector_coverage) builds it from
+        C(roles/exporter/tasks/collectors.yml) (keys C(check), C(group), C(names) and C(certificates)).
+      - Judged before the read. An app's collector name that no collector answers to, or that its collector's
+        certificate does not carry, is refused when that app's drop-in would change, and nothing is prepared on the
+        host first. With this option, keys and CSRs may be made in the read even where a drop-in is new (a first
+        converge); without it, only where every drop-in and secret environment file is as planned.
+    type: dict
   certificate_settings:
     description:
       - The certificate role's settings the decision needs (C(source), C(ca_source), C(key_location), C(validity_days),

@@ -161,8 +161,8 @@ EXAMPLES = r'''
 
 RETURN = r'''
 units:
-  description: By unit name (with C(.service)); load_state, active_state, user and group (the user's primary group when
-    the unit names none; root when it names no user).
+  description: By unit name (with C(.service)); load_state, active_state, unit_file_state (C(enabled), C(disabled), ...),
+    user and group (the user's primary group when the unit names none; root when it names no user).
   returned: always
   type: dict
 certificates:
@@ -284,7 +284,7 @@ def read_units(module, units):
     if not names:
         return {}
     systemctl = module.get_bin_path('systemctl', required=True)
-    rc, out, err = module.run_command([systemctl, 'show', '-p', 'Id,LoadState,ActiveState,User,Group', '--'] + names)
+    rc, out, err = module.run_command([systemctl, 'show', '-p', 'Id,LoadState,ActiveState,UnitFileState,User,Group', '--'] + names)
     if rc != 0:
         module.fail_json(msg='systemctl show failed: %s' % (err.strip() or 'rc %d' % rc))
     # One block per unit, in the order asked, separated by an empty line.
@@ -300,7 +300,8 @@ def read_units(module, units):
             except KeyError:
                 group = user
         result[name] = dict(load_state=block.get('LoadState', 'not-found'),
-                            active_state=block.get('ActiveState', 'inactive'), user=user, group=group)
+                            active_state=block.get('ActiveState', 'inactive'),
+                            unit_file_state=block.get('UnitFileState', ''), user=user, group=group)
     return result
 
 

@@ -23,6 +23,7 @@ __metaclass__ = type
 
 import hashlib
 import hmac
+import ipaddress
 import re
 
 from ansible.module_utils.common.text.converters import to_bytes
@@ -30,7 +31,7 @@ from ansible.module_utils.common.text.converters import to_bytes
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.otlp.tls.plugins.module_utils.cert_decision import attributes_differ as _attributes_differ
-from ansible_collections.otlp.tls.plugins.module_utils.pki import KEY_TYPES
+from ansible_collections.otlp.tls.plugins.module_utils.pki import KEY_TYPES, covers_name
 
 PROFILES = ('server', 'client', 'both')
 KEY_MODES = ('0600', '0640', '0400', '0440')
@@ -352,12 +353,86 @@ def collector_names(collectors, endpoint_names):
     return out
 
 
-def collector_problems(plan, name_to_host, results, host, group, check_mode=False):
-    """Why this host's apps would reach a collector name no collector certificate covers (or no collector answers)."""
-    names = []
-    for entry in plan or []:
-        if entry['collector'] not in names:
-            names.append(entry['collector'])
+def plan_collectors(apps, settings):
+    """The collector names this host's apps export to (the plan's ``collector`` of each entry), in order."""
+    out = []
+    for app in apps if isinstance(apps, list) else []:
+        name = (app.get('collector') if isinstance(app, dict) else None) or settings.get('collector')
+        # Only text: what a host's facts put here must not break the batch's run_once read.
+        if isinstance(name, str) and name and name not in out:
+            out.append(name)
+    return out
+
+
+def collectors_to_read(name_to_host, names, served, path):
+    """The collector hosts whose certificate a run_once task must read on the host: those that answer to one of
+    ``names`` (the names the batch's apps use) and did not tell this run what theirs covers (``served``, per host:
+    what the collector role set after it checked its certificate at ``path``)."""
+    out = []
+    for name in names or []:
+        host = (name_to_host or {}).get(name) if isinstance(name, str) else None
+        if host and host not in out and not served_here(served, host, path):
+            out.append(host)
+    return out
+
+
+def served_here(served, host, path):
+    value = (served or {}).get(host)
+    return isinstance(value, dict) and value.get('path') == path and _texts(value.get('names'))
+
+
+def collector_coverage(name_to_host, results, served, path, group, check=True):
+    """What each collector's certificate covers, for exporter_plan's ``collectors`` option.
+
+    ``results``: the loop results of the run_once x509_info task (item: the collector host); ``served``: per host,
+    what the collector role set in this run (names its certificate was issued and checked for). A host in neither
+    has nothing: the plan says so for any app that would use it.
+    """
+    certificates = {}
+    for host in set((name_to_host or {}).values()):
+        if served_here(served, host, path):
+            dns, ips = split_names(served[host]['names'])
+            certificates[host] = dict(dns_names=dns, ip_addresses=ips, problems=[],
+                                      subject='the certificate %s on %s' % (path, host))
+    for result in results or []:
+        host = result.get('item')
+        if not isinstance(host, str) or result.get('skipped') or host in certificates:
+            continue
+        # What the collector answered is checked for shape: a malformed answer is that collector's problem only.
+        info = result.get('info') if isinstance(result.get('info'), dict) else {}
+        dns, ips, subject = info.get('dns_names', []), info.get('ip_addresses', []), info.get('subject', path)
+        if result.get('unreachable') or not _texts(result.get('problems')):
+            certificates[host] = dict(error=str(result.get('msg') or 'no answer'))
+        elif not (_texts(dns) and _texts(ips) and isinstance(subject, str)):
+            certificates[host] = dict(error='its answer is not what otlp.tls.x509_info returns')
+        else:
+            # No info: the file does not exist (its problem says so).
+            certificates[host] = dict(dns_names=list(dns), ip_addresses=list(ips), problems=list(result['problems']),
+                                      exists=bool(info), subject=subject)
+    return dict(check=bool(check), group=group, names=dict(name_to_host or {}), certificates=certificates)
+
+
+def _texts(value):
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def split_names(names):
+    dns, ips = [], []
+    for name in names or []:
+        try:
+            ips.append(str(ipaddress.ip_address(str(name).strip())))
+        except ValueError:
+            dns.append(str(name).strip().lower().rstrip('.'))
+    return dns, ips
+
+
+def collector_problems(names, collectors, host, check_mode=False):
+    """Why this host's apps would reach a collector name that no collector certificate covers (or no collector
+    answers); ``names``: plan_collectors; ``collectors``: collector_coverage."""
+    if not collectors or not collectors.get('check'):
+        return []
+    name_to_host = collectors.get('names') or {}
+    certificates = collectors.get('certificates') or {}
     problems = []
     unknown = [n for n in names if n not in name_to_host]
     if unknown:
@@ -365,15 +440,23 @@ def collector_problems(plan, name_to_host, results, host, group, check_mode=Fals
                         'otlp_tls_collector_endpoint_names, so no collector certificate would carry it: add it to that '
                         "collector's otlp_tls_collector_endpoint_names (in the inventory) and converge the collector "
                         "first, or point otlp_tls_exporter_collector at a collector's name."
-                        % (host, ', '.join(unknown), group))
+                        % (host, ', '.join(unknown), collectors.get('group')))
     found = []
-    for result in results or []:
-        if result.get('item') not in names or result.get('skipped'):
+    for name in names:
+        if name in unknown:
             continue
-        if 'problems' in result:
-            found.extend(result['problems'])
+        cert = certificates.get(name_to_host[name])
+        if cert is None:
+            found.append('the certificate of %s was not read' % name)
+        elif 'error' in cert:
+            found.append('the certificate of %s could not be read: %s' % (name, cert['error']))
         else:
-            found.append('the certificate of %s could not be read: %s' % (result.get('item'), result.get('msg', '')))
+            for problem in cert['problems']:
+                if problem not in found:
+                    found.append(problem)
+            if cert.get('exists', True) and not covers_name((cert['dns_names'], cert['ip_addresses']), name):
+                found.append('the subjectAltNames of %s (%s) do not cover %s: reissue it with these names' % (
+                    cert['subject'], ', '.join(cert['dns_names'] + cert['ip_addresses']) or 'none', name))
     if check_mode:
         # A check run of a fresh fleet has no collector certificate yet: the collector play would make it.
         found = [p for p in found if 'does not exist' not in p]

@@ -33,7 +33,7 @@ for unit in "$@"; do
   eval user=\\${FAKE_USER_$name:-nobody}
   state=loaded
   for m in $FAKE_MISSING; do [ "$m" = "$unit" ] && state=not-found; done
-  printf 'Id=%s\\nLoadState=%s\\nActiveState=active\\nUser=%s\\nGroup=\\n' "$unit" "$state" "$user"
+  printf 'Id=%s\\nLoadState=%s\\nActiveState=active\\nUnitFileState=enabled\\nUser=%s\\nGroup=\\n' "$unit" "$state" "$user"
 done
 '''
 
@@ -67,6 +67,8 @@ def test_a_missing_certificate_gets_its_key_and_csr_in_the_read(host, ca_dir):
     assert not result.get('failed'), result
     done = result['prepared']['web']
     assert result['changed'] and 'BEGIN CERTIFICATE REQUEST' in done['result']['csr']
+    assert result['units']['web.service'] == dict(load_state='loaded', active_state='active', unit_file_state='enabled',
+                                                  user='nobody', group=GROUP)
     assert done['entry']['owner'] == 'nobody' and done['entry']['group'] == GROUP
     key = host / 'certs' / 'web' / 'key.pem'
     info = os.stat(str(key))

@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The filters that read otlp.tls.host_state's answer for the collector role, and the exporter's collector read."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.otlp.tls.plugins.filter.plan import collector_coverage, collectors_to_read, file_is, unit_is
+
+DIR = dict(exists=True, kind='directory', owner='root', group='otelcol', mode='0750')
+
+
+@pytest.mark.parametrize('found, expected', [
+    (DIR, True),
+    (dict(DIR, mode='0755'), False),
+    (dict(DIR, group='root'), False),
+    (dict(DIR, kind='file'), False),
+    (dict(exists=False), False),
+    (None, False),
+    ('junk', False),
+])
+def test_file_is(found, expected):
+    assert file_is(found, 'directory', 'root', 'otelcol', '0750') is expected
+
+
+@pytest.mark.parametrize('found, expected', [
+    (dict(load_state='loaded', active_state='active', unit_file_state='enabled'), True),
+    (dict(load_state='loaded', active_state='active', unit_file_state='disabled'), False),
+    (dict(load_state='loaded', active_state='failed', unit_file_state='enabled'), False),
+    (dict(load_state='not-found', active_state='active', unit_file_state='enabled'), False),
+    (dict(load_state='loaded', active_state='active'), False),
+    ({}, False),
+])
+def test_unit_is(found, expected):
+    assert unit_is(found, 'active', 'enabled') is expected
+
+
+class Hostvars(dict):
+    def __getitem__(self, host):
+        self.asked.append(host)
+        return dict.__getitem__(self, host)
+
+
+def hostvars(**hosts):
+    out = Hostvars(hosts)
+    out.asked = []
+    return out
+
+
+COLLECTORS = {'hosts': {'c1': {'endpoint_names': ['otlp.example']}, 'c2': {'endpoint_names': []}}}
+SERVED = {'path': '/p', 'names': ['otlp.example', '10.0.0.1']}
+
+
+def test_collectors_to_read_asks_no_app_host_when_every_collector_said():
+    hv = hostvars(c1={'__otlp_tls_collector_covers': SERVED}, c2={'__otlp_tls_collector_covers': SERVED},
+                  app1={'otlp_tls_exporter_collector': 'c2'})
+    assert collectors_to_read(COLLECTORS, ['app1'], hv, '/p') == []
+    assert 'app1' not in hv.asked
+
+
+def test_collectors_to_read_reads_what_the_batch_uses():
+    hv = hostvars(c1={'__otlp_tls_collector_covers': SERVED}, c2={},
+                  app1={'otlp_tls_exporter_apps': [{'unit': 'a', 'collector': 'c2'}]}, app2={})
+    assert collectors_to_read(COLLECTORS, ['app1', 'app2'], hv, '/p', default_collector='otlp.example') == ['c2']
+    # Nobody uses c2 (and a host without apps uses nothing): only c1, the role's default.
+    hv = hostvars(c1={}, c2={}, app2={'otlp_tls_exporter_apps': [{'unit': 'a'}]}, app3={})
+    assert collectors_to_read(COLLECTORS, ['app2', 'app3'], hv, '/p', default_collector='otlp.example') == ['c1']
+
+
+def test_collector_coverage_off_when_the_check_is():
+    assert collector_coverage(COLLECTORS, [], hostvars(), {'check_collector_certificate': False}) == dict(check=False)
+    assert collector_coverage({'skipped': True}, [], hostvars(), {'check_collector_certificate': True}) == dict(check=False)
+    hv = hostvars(c1={'__otlp_tls_collector_covers': SERVED}, c2={})
+    out = collector_coverage(COLLECTORS, [], hv, {'check_collector_certificate': True, 'collector_certificate': '/p',
+                                                  'collector_group': 'g'})
+    assert out['check'] and out['group'] == 'g' and out['names']['otlp.example'] == 'c1'
+    assert out['certificates']['c1']['ip_addresses'] == ['10.0.0.1'] and 'c2' not in out['certificates']
