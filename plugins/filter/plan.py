@@ -48,27 +48,11 @@ def _served(collectors, hostvars):
     return dict((host, hostvars[host].get('__otlp_tls_collector_covers')) for host in hosts if host in hostvars)
 
 
-def collectors_to_read(collectors, hosts, hostvars, path, default_collector=''):
-    """The collector hosts whose certificate the exporter role reads before its plan: those that answer to a name the
-    apps of these hosts use (their otlp_tls_exporter_apps and otlp_tls_exporter_collector, else
-    ``default_collector``: the role's default, which hostvars do not show) and did not tell this run what theirs
-    covers (the collector role does, after it checked it). ``collectors``: the registered result of
-    otlp.tls.inventory_vars over the collector group, so only hosts of that group are ever read."""
-    name_to_host = collector_names(collectors)
-    served = _served(collectors, hostvars)
-    if all(host_plan.served_here(served, host, path) for host in set(name_to_host.values())):
-        # Every collector said what its certificate covers (site.yml, rotate.yml): no app host's variables needed.
-        return []
-    names = []
-    for host in hosts or []:
-        if host not in hostvars:
-            continue
-        apps = hostvars[host].get('otlp_tls_exporter_apps')
-        settings = {'collector': hostvars[host].get('otlp_tls_exporter_collector') or default_collector or ''}
-        for name in host_plan.plan_collectors(apps if isinstance(apps, list) else [], settings):
-            if name not in names:
-                names.append(name)
-    return host_plan.collectors_to_read(name_to_host, names, served, path)
+def collectors_to_read(collectors, hostvars, path):
+    """The collector hosts whose certificate the exporter role reads before its plan: every host of the collector group
+    (``collectors``: the registered result of otlp.tls.inventory_vars over it, so no other host is ever read) that
+    did not tell this run what its certificate covers (the collector role does, after it checked it)."""
+    return host_plan.collectors_to_read(collector_names(collectors), _served(collectors, hostvars), path)
 
 
 def collector_coverage(collectors, results, hostvars, check):

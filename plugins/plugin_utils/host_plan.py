@@ -93,6 +93,12 @@ def certificate_problems(entries, settings, host):
         problems.append('otlp_tls_certificate_source must be generated or provided, got %r' % (source,))
     if settings.get('key_location') not in ('host', 'ca_host'):
         problems.append('otlp_tls_certificate_key_location must be host or ca_host, got %r' % (settings.get('key_location'),))
+    # Checked here as well as by the role's argument spec: the exporter includes the role without it (planned.yml).
+    if 'key_type' in settings and settings.get('key_type') not in KEY_TYPES:
+        problems.append('otlp_tls_certificate_key_type must be one of %s, got %r'
+                        % (', '.join(KEY_TYPES), settings.get('key_type')))
+    if not isinstance(settings.get('organization') or '', str):
+        problems.append('otlp_tls_certificate_organization must be text, got %r' % (settings.get('organization'),))
     if source == 'generated' and settings.get('ca_source') != 'generated':
         problems.append('generated certificates need otlp_tls_ca_source=generated (a provided CA has no key here to '
                         'sign with): set otlp_tls_certificate_source=provided with your files, or let otlp.tls make the CA')
@@ -201,7 +207,7 @@ def prepare_option(certificates, plan, settings, certificate_settings, ca, units
     ca = ca or {}
     if (certificate_settings.get('source') != 'generated' or certificate_settings.get('key_location') != 'host'
             or not ca.get('certificate') or not ca.get('bundle')
-            # A key type the certificate role's argument check refuses later: nothing may change before it.
+            # A key type the plan refuses (certificate_problems): nothing may change before it.
             or certificate_settings.get('key_type') not in KEY_TYPES):
         return None
     per_unit = settings.get('certificate_scope', 'unit') == 'unit'
@@ -364,16 +370,16 @@ def plan_collectors(apps, settings):
     return out
 
 
-def collectors_to_read(name_to_host, names, served, path):
-    """The collector hosts whose certificate a run_once task must read on the host: those that answer to one of
-    ``names`` (the names the batch's apps use) and did not tell this run what theirs covers (``served``, per host:
-    what the collector role set after it checked its certificate at ``path``)."""
+def collectors_to_read(name_to_host, served, path):
+    """The collector hosts whose certificate a run_once task must read on the host: those that did not tell this run
+    what theirs covers (``served``, per host: what the collector role set after it checked its certificate at
+    ``path``). Every such host of the group, not only those the batch's apps use: their names come from the apps'
+    variables, which play, include and role vars may set where a filter can not see them."""
     out = []
-    for name in names or []:
-        host = (name_to_host or {}).get(name) if isinstance(name, str) else None
-        if host and host not in out and not served_here(served, host, path):
+    for host in name_to_host.values() if isinstance(name_to_host, dict) else []:
+        if host not in out and not served_here(served, host, path):
             out.append(host)
-    return out
+    return sorted(out)
 
 
 def served_here(served, host, path):

@@ -54,20 +54,14 @@ COLLECTORS = {'hosts': {'c1': {'endpoint_names': ['otlp.example']}, 'c2': {'endp
 SERVED = {'path': '/p', 'names': ['otlp.example', '10.0.0.1']}
 
 
-def test_collectors_to_read_asks_no_app_host_when_every_collector_said():
+def test_collectors_to_read_reads_the_collectors_that_said_nothing():
     hv = hostvars(c1={'__otlp_tls_collector_covers': SERVED}, c2={'__otlp_tls_collector_covers': SERVED},
                   app1={'otlp_tls_exporter_collector': 'c2'})
-    assert collectors_to_read(COLLECTORS, ['app1'], hv, '/p') == []
+    assert collectors_to_read(COLLECTORS, hv, '/p') == []
     assert 'app1' not in hv.asked
-
-
-def test_collectors_to_read_reads_what_the_batch_uses():
-    hv = hostvars(c1={'__otlp_tls_collector_covers': SERVED}, c2={},
-                  app1={'otlp_tls_exporter_apps': [{'unit': 'a', 'collector': 'c2'}]}, app2={})
-    assert collectors_to_read(COLLECTORS, ['app1', 'app2'], hv, '/p', default_collector='otlp.example') == ['c2']
-    # Nobody uses c2 (and a host without apps uses nothing): only c1, the role's default.
-    hv = hostvars(c1={}, c2={}, app2={'otlp_tls_exporter_apps': [{'unit': 'a'}]}, app3={})
-    assert collectors_to_read(COLLECTORS, ['app2', 'app3'], hv, '/p', default_collector='otlp.example') == ['c1']
+    hv = hostvars(c1={'__otlp_tls_collector_covers': SERVED}, c2={})
+    assert collectors_to_read(COLLECTORS, hv, '/p') == ['c2']
+    assert collectors_to_read(COLLECTORS, hv, '/elsewhere') == ['c1', 'c2']
 
 
 def test_collector_coverage_off_when_the_check_is():

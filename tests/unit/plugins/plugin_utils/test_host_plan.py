@@ -148,6 +148,8 @@ def test_entries_fill_every_setting():
     ([{'name': 'a'}], {'source': 'provided'}, 'needs provided_certificate'),
     ([{'name': 'a'}], {'source': '../../collector/tasks/install'}, 'must be generated or provided'),
     ([{'name': 'a'}], {'key_location': 'elsewhere'}, 'must be host or ca_host'),
+    ([{'name': 'a'}], {'key_type': 'dsa-1024'}, 'otlp_tls_certificate_key_type must be one of ec-p256'),
+    ([{'name': 'a'}], {'organization': ['Org']}, 'otlp_tls_certificate_organization must be text'),
 ])
 def test_certificate_problems_name_the_host_item_and_fix(items, settings, message):
     entries = host_plan.certificate_entries(items, DEFAULTS)
@@ -256,13 +258,14 @@ def test_a_malformed_or_missing_answer_is_that_collectors_problem_only(result):
     assert 'the certificate of c1 could not be read' in host_plan.collector_problems(['c1'], collectors, 'app1')[0]
 
 
-def test_collectors_to_read_skips_served_and_unknown():
+def test_collectors_to_read_skips_served():
     names = {'c1': 'c1', 'otlp.example': 'c1', 'c2': 'c2'}
     served = {'c1': {'path': '/p', 'names': ['c1']}}
-    assert host_plan.collectors_to_read(names, ['otlp.example', 'c2', 'nowhere', 'c2'], served, '/p') == ['c2']
-    assert host_plan.collectors_to_read(names, ['otlp.example'], served, '/other') == ['c1']
+    assert host_plan.collectors_to_read(names, served, '/p') == ['c2']
+    assert host_plan.collectors_to_read(names, served, '/other') == ['c1', 'c2']
     # A malformed value (an injected fact, say) counts as not said.
-    assert host_plan.collectors_to_read(names, ['c1'], {'c1': {'path': '/p', 'names': 'c1'}}, '/p') == ['c1']
+    assert host_plan.collectors_to_read(names, {'c1': {'path': '/p', 'names': 'c1'}}, '/p') == ['c1', 'c2']
+    assert host_plan.collectors_to_read(None, served, '/p') == []
 
 
 def test_plan_collectors():
@@ -272,7 +275,6 @@ def test_plan_collectors():
     # What a host's facts could put there: never an error, never a name.
     assert host_plan.plan_collectors([{'unit': 'a', 'collector': [1]}], {'collector': {'x': 1}}) == []
     assert host_plan.plan_collectors('junk', {'collector': 'c1'}) == []
-    assert host_plan.collectors_to_read({'c1': 'c1'}, [[1], {'a': 1}, 'c1'], {}, '/p') == ['c1']
 
 
 def test_dropin_changes_compare_text_attributes_and_secret_digest():
