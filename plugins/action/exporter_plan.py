@@ -41,16 +41,22 @@ class ActionModule(PlanAction):
         certificate_settings = args.get('certificate_settings') or {}
         ca = args.get('ca') or {}
         key = random_key()
+        # Everything that does not depend on the host is checked before the one call, which may make keys: the plan
+        # on units as if they were there and ran as root, so that an input it refuses changes nothing on the host.
+        assumed = dict((unit, dict(load_state='loaded', active_state='inactive', user='root', group='root'))
+                       for unit in units)
+        assumed_plan, problems = host_plan.exporter_plan(apps, settings, host, assumed, exporter_env)
+        if problems:
+            raise host_plan.PlanError(' '.join(problems))
         # The collectors' certificates (roles/exporter/tasks/collectors.yml), judged before the one call: a name none
         # carries is refused below when a drop-in would point at it, and nothing is prepared on the host before that.
         collectors = args.get('collectors')
         checked = isinstance(collectors, dict) and 'check' in collectors
         collector_problems = []
         if checked and settings['tls_mode'] != 'none':
-            collector_problems = host_plan.collector_problems(host_plan.plan_collectors(apps, settings), collectors,
-                                                              host, self._play_context.check_mode)
-        # Everything that does not depend on the host is checked before the one call, which may make keys.
-        prepare = self.prepare(apps, settings, host, certificate_settings, ca, units, paths, key,
+            collector_problems = host_plan.collector_problems(assumed_plan, collectors, host,
+                                                              self._play_context.check_mode)
+        prepare = self.prepare(assumed_plan, apps, settings, host, certificate_settings, ca, units, paths, key,
                                collectors_checked=checked)
         if collector_problems or not boolean(args.get('prepare_csrs', True), strict=False):
             prepare = None
@@ -99,20 +105,14 @@ class ActionModule(PlanAction):
                                   env=systemd_environment_file(secret) if secret else None)
         return expected
 
-    def prepare(self, apps, settings, host, certificate_settings, ca, units, paths, key, collectors_checked=True):
+    def prepare(self, plan, apps, settings, host, certificate_settings, ca, units, paths, key, collectors_checked=True):
         """host_state's prepare option (keys and CSRs made in the one read), or None; raises what the plan would.
 
-        The checks that do not depend on the host run first, on units as if they were there and ran as root, so that
-        an input the plan refuses changes nothing on the host. The collectors' certificates were checked before
-        (``collectors_checked``, the caller gives none with a problem). Without that check (no ``collectors``
-        option), the read prepares nothing on a host where a drop-in or secret environment file is to change, so
-        that a check after the read still finds the host unchanged.
+        ``plan``: the plan on units assumed present (checked by the caller). The collectors' certificates were
+        checked before (``collectors_checked``, the caller gives none with a problem). Without that check (no
+        ``collectors`` option), the read prepares nothing on a host where a drop-in or secret environment file is
+        to change, so that a check after the read still finds the host unchanged.
         """
-        assumed = dict((unit, dict(load_state='loaded', active_state='inactive', user='root', group='root'))
-                       for unit in units)
-        plan, problems = host_plan.exporter_plan(apps, settings, host, assumed, exporter_env)
-        if problems:
-            raise host_plan.PlanError(' '.join(problems))
         if settings['tls_mode'] != 'mtls':
             return None
         certificates = host_plan.exporter_certificates(apps, settings, host, plan)

@@ -23,7 +23,6 @@ __metaclass__ = type
 
 import hashlib
 import hmac
-import ipaddress
 import re
 
 from ansible.module_utils.common.text.converters import to_bytes
@@ -31,7 +30,7 @@ from ansible.module_utils.common.text.converters import to_bytes
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.otlp.tls.plugins.module_utils.cert_decision import attributes_differ as _attributes_differ
-from ansible_collections.otlp.tls.plugins.module_utils.pki import KEY_TYPES, covers_name
+from ansible_collections.otlp.tls.plugins.module_utils.pki import KEY_TYPES, covers_name, split_names
 
 PROFILES = ('server', 'client', 'both')
 KEY_MODES = ('0600', '0640', '0400', '0440')
@@ -359,17 +358,6 @@ def collector_names(collectors, endpoint_names):
     return out
 
 
-def plan_collectors(apps, settings):
-    """The collector names this host's apps export to (the plan's ``collector`` of each entry), in order."""
-    out = []
-    for app in apps if isinstance(apps, list) else []:
-        name = (app.get('collector') if isinstance(app, dict) else None) or settings.get('collector')
-        # Only text: what a host's facts put here must not break the batch's run_once read.
-        if isinstance(name, str) and name and name not in out:
-            out.append(name)
-    return out
-
-
 def collectors_to_read(name_to_host, served, path):
     """The collector hosts whose certificate a run_once task must read on the host: those that did not tell this run
     what theirs covers (``served``, per host: what the collector role set after it checked its certificate at
@@ -387,7 +375,7 @@ def served_here(served, host, path):
     return isinstance(value, dict) and value.get('path') == path and _texts(value.get('names'))
 
 
-def collector_coverage(name_to_host, results, served, path, group, check=True):
+def collector_coverage(name_to_host, results, served, path, group):
     """What each collector's certificate covers, for exporter_plan's ``collectors`` option.
 
     ``results``: the loop results of the run_once x509_info task (item: the collector host); ``served``: per host,
@@ -398,6 +386,7 @@ def collector_coverage(name_to_host, results, served, path, group, check=True):
     for host in set((name_to_host or {}).values()):
         if served_here(served, host, path):
             dns, ips = split_names(served[host]['names'])
+            dns = [name.lower().rstrip('.') for name in dns]
             certificates[host] = dict(dns_names=dns, ip_addresses=ips, problems=[],
                                       subject='the certificate %s on %s' % (path, host))
     for result in results or []:
@@ -415,28 +404,22 @@ def collector_coverage(name_to_host, results, served, path, group, check=True):
             # No info: the file does not exist (its problem says so).
             certificates[host] = dict(dns_names=list(dns), ip_addresses=list(ips), problems=list(result['problems']),
                                       exists=bool(info), subject=subject)
-    return dict(check=bool(check), group=group, names=dict(name_to_host or {}), certificates=certificates)
+    return dict(check=True, group=group, names=dict(name_to_host or {}), certificates=certificates)
 
 
 def _texts(value):
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
-def split_names(names):
-    dns, ips = [], []
-    for name in names or []:
-        try:
-            ips.append(str(ipaddress.ip_address(str(name).strip())))
-        except ValueError:
-            dns.append(str(name).strip().lower().rstrip('.'))
-    return dns, ips
-
-
-def collector_problems(names, collectors, host, check_mode=False):
+def collector_problems(plan, collectors, host, check_mode=False):
     """Why this host's apps would reach a collector name that no collector certificate covers (or no collector
-    answers); ``names``: plan_collectors; ``collectors``: collector_coverage."""
+    answers); ``plan``: exporter_plan's entries; ``collectors``: collector_coverage."""
     if not collectors or not collectors.get('check'):
         return []
+    names = []
+    for entry in plan or []:
+        if entry['collector'] not in names:
+            names.append(entry['collector'])
     name_to_host = collectors.get('names') or {}
     certificates = collectors.get('certificates') or {}
     problems = []

@@ -206,22 +206,26 @@ def test_exporter_input_problems(apps, settings, message):
     assert 'SECRET' not in ' '.join(problems)
 
 
+def plan_of(*collectors):
+    return [{'collector': name} for name in collectors]
+
+
 def test_collector_names_and_problems():
     names = host_plan.collector_names(['c1', 'c2'], {'c1': ['otlp.example'], 'c2': ['otlp.example', 'c2.example']})
     assert names == {'c1': 'c1', 'otlp.example': 'c1', 'c2': 'c2', 'c2.example': 'c2'}
     results = [dict(item='c1', problems=[], info=dict(subject='CN=c1', dns_names=['c1', '*.example'],
                                                       ip_addresses=['10.0.0.1']))]
     collectors = host_plan.collector_coverage(names, results, {}, '/p', 'otlp_collectors')
-    problems = host_plan.collector_problems(['c1', 'nowhere', 'otlp.example', '10.0.0.1'], collectors, 'app1')
+    problems = host_plan.collector_problems(plan_of('c1', 'nowhere', 'otlp.example', '10.0.0.1'), collectors, 'app1')
     assert len(problems) == 1 and 'would connect to nowhere' in problems[0] and 'group otlp_collectors' in problems[0]
     # c2 was neither read nor said what it covers: refused, not let through.
-    problems = host_plan.collector_problems(['c2.example'], collectors, 'app1')
+    problems = host_plan.collector_problems(plan_of('c2.example'), collectors, 'app1')
     assert 'the certificate of c2.example was not read' in problems[0]
     # A wildcard covers one label only; an IP must be an IP SAN.
     collectors['names'].update({'a.b.example': 'c1', '10.0.0.2': 'c1'})
-    problems = host_plan.collector_problems(['a.b.example', '10.0.0.2'], collectors, 'app1')
+    problems = host_plan.collector_problems(plan_of('a.b.example', '10.0.0.2'), collectors, 'app1')
     assert len(problems) == 1 and 'do not cover a.b.example' in problems[0] and 'do not cover 10.0.0.2' in problems[0]
-    assert host_plan.collector_problems(['nowhere'], dict(collectors, check=False), 'app1') == []
+    assert host_plan.collector_problems(plan_of('nowhere'), dict(collectors, check=False), 'app1') == []
 
 
 def test_collector_coverage_reads_errors_missing_files_and_what_the_collector_role_said():
@@ -229,16 +233,16 @@ def test_collector_coverage_reads_errors_missing_files_and_what_the_collector_ro
     results = [dict(item='c1', problems=['certificate /p does not exist'], exists=False),
                dict(item='c2', failed=True, msg='unreachable'),
                dict(item='c3', skipped=True)]
-    served = {'c3': {'path': '/p', 'names': ['c3', '192.0.2.1']}, 'c1': {'path': '/other', 'names': ['c1']}}
+    served = {'c3': {'path': '/p', 'names': ['C3.', '192.0.2.1']}, 'c1': {'path': '/other', 'names': ['c1']}}
     collectors = host_plan.collector_coverage(names, results, served, '/p', 'g')
     assert collectors['certificates']['c3']['ip_addresses'] == ['192.0.2.1']
-    problems = host_plan.collector_problems(['c1', 'c2', 'c3', '192.0.2.1'], collectors, 'app1')
+    problems = host_plan.collector_problems(plan_of('c1', 'c2', 'c3', '192.0.2.1'), collectors, 'app1')
     assert len(problems) == 1
     assert 'does not exist' in problems[0] and 'c2 could not be read: unreachable' in problems[0]
     assert 'do not cover' not in problems[0]
-    assert host_plan.collector_problems(['c3', '192.0.2.1'], collectors, 'app1') == []
+    assert host_plan.collector_problems(plan_of('c3', '192.0.2.1'), collectors, 'app1') == []
     # A check run of a fresh fleet: the collector play would make the file.
-    assert host_plan.collector_problems(['c1'], collectors, 'app1', check_mode=True) == []
+    assert host_plan.collector_problems(plan_of('c1'), collectors, 'app1', check_mode=True) == []
 
 
 @pytest.mark.parametrize('result', [
@@ -254,8 +258,8 @@ def test_a_malformed_or_missing_answer_is_that_collectors_problem_only(result):
     good = dict(item='c2', problems=[], info=dict(subject='CN=c2', dns_names=['c2'], ip_addresses=[]))
     collectors = host_plan.collector_coverage(names, [result, good], {'c1': {'path': '/p', 'names': [1]}}, '/p', 'g')
     assert 'error' in collectors['certificates']['c1']
-    assert host_plan.collector_problems(['c2'], collectors, 'app1') == []
-    assert 'the certificate of c1 could not be read' in host_plan.collector_problems(['c1'], collectors, 'app1')[0]
+    assert host_plan.collector_problems(plan_of('c2'), collectors, 'app1') == []
+    assert 'the certificate of c1 could not be read' in host_plan.collector_problems(plan_of('c1'), collectors, 'app1')[0]
 
 
 def test_collectors_to_read_skips_served():
@@ -266,15 +270,6 @@ def test_collectors_to_read_skips_served():
     # A malformed value (an injected fact, say) counts as not said.
     assert host_plan.collectors_to_read(names, {'c1': {'path': '/p', 'names': 'c1'}}, '/p') == ['c1', 'c2']
     assert host_plan.collectors_to_read(None, served, '/p') == []
-
-
-def test_plan_collectors():
-    apps = [{'unit': 'a'}, {'unit': 'b', 'collector': 'c2'}, 'junk', {'unit': 'c', 'collector': 'c2'}]
-    assert host_plan.plan_collectors(apps, {'collector': 'c1'}) == ['c1', 'c2']
-    assert host_plan.plan_collectors([{'unit': 'a'}], {'collector': ''}) == []
-    # What a host's facts could put there: never an error, never a name.
-    assert host_plan.plan_collectors([{'unit': 'a', 'collector': [1]}], {'collector': {'x': 1}}) == []
-    assert host_plan.plan_collectors('junk', {'collector': 'c1'}) == []
 
 
 def test_dropin_changes_compare_text_attributes_and_secret_digest():
