@@ -29,7 +29,8 @@ class ActionModule(PlanAction):
             raise host_plan.PlanError(' '.join(problems))
         if not apps:
             return dict(changed=False, plan=[], certificates=[], certificates_todo=[], certificate_state={}, dropins_changed=[],
-                        trust_changed=False, work=False, ansible_facts=dict(otlp_tls_exporter_plan=[]))
+                        trust_changed=False, sign_prepared=False, work=False,
+                        ansible_facts=dict(otlp_tls_exporter_plan=[]))
         units = host_plan.exporter_units(apps)
         dropin_name = args.get('dropin_name') or '50-otlp-tls.conf'
         paths = dict((unit, host_plan.dropin_paths(unit, dropin_name)) for unit in units)
@@ -80,6 +81,10 @@ class ActionModule(PlanAction):
                                                             certificate_settings)
             todo = [c['name'] for c in certificates if decisions.get(c['name'])]
         prepared = host_plan.prepared_csrs(state.get('prepared'), certificates, todo)
+        # Every CSR to sign made by the read, as the certificate role would make it: sign.yml signs them, in two
+        # run_once tasks for the batch, instead of the certificate role's dozen rounds.
+        sign_prepared = settings['tls_mode'] == 'mtls' and host_plan.signs_prepared(certificates, todo, prepared,
+                                                                                    certificate_settings)
         dropins_changed = host_plan.dropin_changes(expected, state.get('files') or {}, key)
         if dropins_changed and collector_problems:
             raise host_plan.PlanError(' '.join(collector_problems))
@@ -90,7 +95,7 @@ class ActionModule(PlanAction):
         return dict(changed=any(p.get('changed') for p in prepared.values()), plan=plan, certificates=certificates,
                     certificates_todo=todo, certificate_state=state.get('certificates') or {},
                     dropins_changed=dropins_changed, trust_changed=trust_changed, prepared_csrs=prepared,
-                    work=bool(dropins_changed or todo or trust_changed), ansible_facts=dict(otlp_tls_exporter_plan=plan))
+                    sign_prepared=sign_prepared, work=bool(dropins_changed or todo or trust_changed), ansible_facts=dict(otlp_tls_exporter_plan=plan))
 
     @staticmethod
     def expected_dropins(plan, apps, paths):

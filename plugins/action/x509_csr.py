@@ -8,39 +8,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.otlp.tls.plugins.module_utils.csr import csr_spec
-from ansible_collections.otlp.tls.plugins.plugin_utils.host_plan import prepared_result
-
-
-def normalized(spec, args):
-    """The options of ``args`` as the module would see them: defaults filled in, booleans and lists of text."""
-    out = {}
-    for name, option in spec.items():
-        value = args.get(name, option.get('default'))
-        if value is None:
-            out[name] = None
-        elif option.get('type') == 'bool':
-            out[name] = boolean(value, strict=False)
-        elif option.get('type') == 'list':
-            out[name] = [str(item) for item in value] if isinstance(value, (list, tuple)) else value
-        else:
-            out[name] = str(value)
-    return out
-
-
-def usable(prepared, args):
-    """Whether ``prepared`` (host_state's CSR for this entry, with the options it was made with) is the CSR these
-    ``args`` would make: same key path, type, names, profile, owner, group and modes."""
-    if not isinstance(prepared, dict) or prepared_result(prepared) is None:
-        return False
-    made_with = prepared.get('prepared_params')
-    if not isinstance(made_with, dict):
-        return False
-    spec = csr_spec()
-    return normalized(spec, made_with) == normalized(spec, args)
+from ansible_collections.otlp.tls.plugins.plugin_utils.host_plan import prepared_result, usable
 
 
 class ActionModule(ActionBase):

@@ -184,6 +184,29 @@ def certificate_units(pending, plan, todo, role_plan=None):
     return out
 
 
+def prepared_signers(hosts, hostvars, register='__otlp_tls_exporter'):
+    """The hosts whose exporter plan signs its own prepared CSRs (host_plan.prepared_signers)."""
+    return host_plan.prepared_signers(hosts, hostvars, register)
+
+
+def exporter_grants(resolved):
+    """What the inventory grants each host for the exporter role's own signing (host_plan.exporter_grants)."""
+    return host_plan.exporter_grants(resolved)
+
+
+def exporter_unsigned(signed, host, plan):
+    """Why ``host`` got no certificate for an entry its exporter plan (``plan``) sent to signing (host_plan.unsigned)."""
+    return host_plan.unsigned(signed, host, (plan or {}).get('certificates_todo'))
+
+
+def exporter_installs(signed, plan, host, bundle):
+    """The certificates the exporter role's own signing (sign.yml) leaves to the drop-in task: pending_installs of the
+    plan's certificates in its todo, each with the units that use it (certificate_units)."""
+    plan = plan or {}
+    pending = pending_installs(plan.get('certificates'), signed, host, bundle)
+    return certificate_units(pending, plan.get('plan'), plan.get('certificates_todo'))
+
+
 def provided_problems(hosts, hostvars, register='__otlp_tls_certificate_provided_info'):
     """Every problem x509_info found in any host's provided files."""
     out = []
@@ -255,6 +278,10 @@ class FilterModule(object):
             'pending_installs': pending_installs,
             'certificate_units': certificate_units,
             'provided_problems': provided_problems,
+            'prepared_signers': prepared_signers,
+            'exporter_grants': exporter_grants,
+            'exporter_unsigned': exporter_unsigned,
+            'exporter_installs': exporter_installs,
             'ca_host_keys': ca_host_keys,
             'parent_dirs': parent_dirs,
             'any_dir_under': any_dir_under,

@@ -92,6 +92,27 @@ def _csrs_by_entry(registered):
     return out
 
 
+def _requests(host, grant, csrs):
+    """The requests of ``host``: each entry ``grant`` holds that has a CSR in ``csrs`` (by entry name)."""
+    requests = []
+    for entry in grant.get('wanted') or []:
+        result = csrs.get(entry['name'])
+        if result is None:
+            continue
+        existing = result.get('existing_certificate')
+        request = {'name': '%s:%s' % (host, entry['name']), 'host': host, 'entry': entry['name'],
+                   'csr': result['csr'], 'existing_certificate': existing if isinstance(existing, str) else '',
+                   'common_name': entry['common_name'], 'subject_alt_names': list(entry['subject_alt_names']),
+                   'profile': entry['profile']}
+        if grant.get('organization'):
+            request['organization'] = grant['organization']
+        for option, kind in (('validity_days', int), ('renew_before', int), ('force', _boolean)):
+            if grant.get(option) is not None:
+                request[option] = kind(grant[option])
+        requests.append(request)
+    return requests
+
+
 def sign_requests(hosts, hostvars, register_name, grants):
     """Build x509_sign requests from what ``grants`` allows and the CSRs the hosts registered."""
     requests = []
@@ -100,22 +121,27 @@ def sign_requests(hosts, hostvars, register_name, grants):
         if not grant:
             continue
         facts = hostvars[host]
-        csrs = _csrs_by_entry(facts.get(register_name) if hasattr(facts, 'get') else None)
-        for entry in grant.get('wanted') or []:
-            result = csrs.get(entry['name'])
-            if result is None:
-                continue
-            existing = result.get('existing_certificate')
-            request = {'name': '%s:%s' % (host, entry['name']), 'host': host, 'entry': entry['name'],
-                       'csr': result['csr'], 'existing_certificate': existing if isinstance(existing, str) else '',
-                       'common_name': entry['common_name'], 'subject_alt_names': list(entry['subject_alt_names']),
-                       'profile': entry['profile']}
-            if grant.get('organization'):
-                request['organization'] = grant['organization']
-            for option, kind in (('validity_days', int), ('renew_before', int), ('force', _boolean)):
-                if grant.get(option) is not None:
-                    request[option] = kind(grant[option])
-            requests.append(request)
+        requests.extend(_requests(host, grant, _csrs_by_entry(facts.get(register_name) if hasattr(facts, 'get') else None)))
+    return requests
+
+
+def prepared_sign_requests(hosts, hostvars, register_name, grants):
+    """Build x509_sign requests from what ``grants`` allows and the CSRs the exporter role's plan read made.
+
+    ``register_name`` holds each host's otlp.tls.exporter_plan result: its ``prepared_csrs`` (by certificate name) for
+    the names in its ``certificates_todo``, when its ``sign_prepared`` is true. What is malformed counts as nothing."""
+    requests = []
+    for host in hosts:
+        grant = (grants or {}).get(host)
+        facts = hostvars[host] if host in hostvars else None
+        plan = facts.get(register_name) if hasattr(facts, 'get') else None
+        if not grant or not hasattr(plan, 'get') or plan.get('sign_prepared') is not True:
+            continue
+        prepared = plan.get('prepared_csrs') if hasattr(plan.get('prepared_csrs'), 'get') else {}
+        todo = plan.get('certificates_todo') if isinstance(plan.get('certificates_todo'), list) else []
+        csrs = dict((name, prepared[name]) for name in todo if isinstance(name, str) and hasattr(prepared.get(name), 'get')
+                    and isinstance(prepared[name].get('csr'), str) and prepared[name]['csr'])
+        requests.extend(_requests(host, grant, csrs))
     return requests
 
 
@@ -127,4 +153,4 @@ def _boolean(value):
 
 class FilterModule(object):
     def filters(self):
-        return {'sign_requests': sign_requests}
+        return {'sign_requests': sign_requests, 'prepared_sign_requests': prepared_sign_requests}

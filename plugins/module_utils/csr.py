@@ -14,6 +14,7 @@ import os
 import stat
 
 from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.otlp.tls.plugins.module_utils import pki
 from ansible_collections.otlp.tls.plugins.module_utils.common import argument_spec
@@ -42,6 +43,18 @@ def csr_spec(**extra):
         directory_group=dict(type='str'),
         directory_mode=dict(type='str', default='0750'),
         **extra)
+
+
+def csr_params(entry, settings):
+    """x509_csr's options for ``entry``, as roles/certificate/tasks/generated.yml passes them."""
+    return dict(private_key_path=entry['dir'] + '/key.pem', key_type=settings.get('key_type') or 'ec-p256',
+                rotate_key=boolean(settings.get('rotate_key') or False, strict=False), owner=entry['owner'],
+                group=entry['group'],
+                mode=entry['key_mode'], common_name=entry['common_name'],
+                organization=settings.get('organization') or None, dns_names=[], ip_addresses=[],
+                subject_alt_names=list(entry['subject_alt_names']), certificate_path=entry['dir'] + '/cert.pem',
+                profile=entry['profile'], create_directory=True, directory_owner='root',
+                directory_group=entry['group'], directory_mode='0750')
 
 
 def usable_key(data, source):

@@ -161,6 +161,15 @@ prepared_csrs:
     (M(otlp.tls.x509_csr)'s result, and C(prepared_params), the options they were made with).
   returned: success
   type: dict
+sign_prepared:
+  description:
+    - Whether every certificate in RV(certificates_todo) has a CSR in RV(prepared_csrs) made with exactly the options the
+      certificate role's CSR task would pass, for a key made on the host (C(otlp_tls_certificate_source=generated),
+      C(otlp_tls_certificate_key_location=host)).
+    - The exporter role then signs them itself, for the whole batch in one call on the CA host
+      (C(roles/exporter/tasks/sign.yml)), instead of through the certificate role.
+  returned: success
+  type: bool
 work:
   description: Whether anything differs on this host (a drop-in, a certificate, the trust bundle); without it the
     exporter role runs nothing else there.

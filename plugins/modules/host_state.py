@@ -192,12 +192,11 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
-from ansible.module_utils.parsing.convert_bool import boolean
 
 try:
     from ansible_collections.otlp.tls.plugins.module_utils import pki
     from ansible_collections.otlp.tls.plugins.module_utils.cert_decision import certificate_decisions
-    from ansible_collections.otlp.tls.plugins.module_utils.csr import make_csr
+    from ansible_collections.otlp.tls.plugins.module_utils.csr import csr_params, make_csr
     from ansible_collections.otlp.tls.plugins.module_utils.files import FileProblem
     HAS_PKI = pki.HAS_CRYPTOGRAPHY
 except ImportError:  # python3-cryptography missing on the host
@@ -356,18 +355,6 @@ def as_expected(want, have, units):
     if want.get('group_unit'):
         group = (units.get(want['group_unit']) or {}).get('group')
     return group is None or have.get('group') == group
-
-
-def csr_params(entry, settings):
-    """x509_csr's options for ``entry``, as roles/certificate/tasks/generated.yml passes them."""
-    return dict(private_key_path=entry['dir'] + '/key.pem', key_type=settings.get('key_type') or 'ec-p256',
-                rotate_key=boolean(settings.get('rotate_key') or False, strict=False), owner=entry['owner'],
-                group=entry['group'],
-                mode=entry['key_mode'], common_name=entry['common_name'],
-                organization=settings.get('organization') or None, dns_names=[], ip_addresses=[],
-                subject_alt_names=list(entry['subject_alt_names']), certificate_path=entry['dir'] + '/cert.pem',
-                profile=entry['profile'], create_directory=True, directory_owner='root',
-                directory_group=entry['group'], directory_mode='0750')
 
 
 def run(module):

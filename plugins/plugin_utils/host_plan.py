@@ -30,6 +30,7 @@ from ansible.module_utils.common.text.converters import to_bytes
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.otlp.tls.plugins.module_utils.cert_decision import attributes_differ as _attributes_differ
+from ansible_collections.otlp.tls.plugins.module_utils.csr import csr_params, csr_spec
 from ansible_collections.otlp.tls.plugins.module_utils.pki import KEY_TYPES, covers_name, split_names
 
 PROFILES = ('server', 'client', 'both')
@@ -195,6 +196,34 @@ def prepared_result(result):
     return out
 
 
+def normalized(spec, args):
+    """The options of ``args`` as the module would see them: defaults filled in, booleans and lists of text."""
+    out = {}
+    for name, option in spec.items():
+        value = args.get(name, option.get('default'))
+        if value is None:
+            out[name] = None
+        elif option.get('type') == 'bool':
+            out[name] = boolean(value, strict=False)
+        elif option.get('type') == 'list':
+            out[name] = [str(item) for item in value] if isinstance(value, (list, tuple)) else value
+        else:
+            out[name] = str(value)
+    return out
+
+
+def usable(prepared, args):
+    """Whether ``prepared`` (host_state's CSR for this entry, with the options it was made with) is the CSR these
+    ``args`` would make: same key path, type, names, profile, owner, group and modes."""
+    if not isinstance(prepared, dict) or prepared_result(prepared) is None:
+        return False
+    made_with = prepared.get('prepared_params')
+    if not isinstance(made_with, dict):
+        return False
+    spec = csr_spec()
+    return normalized(spec, made_with) == normalized(spec, args)
+
+
 def prepare_option(certificates, plan, settings, certificate_settings, ca, units):
     """host_state's ``prepare`` for these client certificates, or None: only for keys made on the host, certificates made
     by otlp.tls, and a known CA (the decision needs it).
@@ -261,6 +290,71 @@ def prepared_csrs(prepared, certificates, todo):
         if any(entry.get(key) != want.get(key) for key in PREPARED_ENTRY_KEYS):
             continue
         out[name] = dict(result, prepared_params=params)
+    return out
+
+
+def signs_prepared(certificates, todo, prepared, certificate_settings):
+    """Whether the exporter role signs ``todo`` itself (roles/exporter/tasks/sign.yml), without the certificate role: every
+    certificate in it has a CSR the read made (``prepared``, prepared_csrs) with exactly the options the certificate
+    role's CSR task would pass (csr_params), for a key made on the host by otlp.tls."""
+    settings = certificate_settings or {}
+    if not todo or settings.get('source') != 'generated' or settings.get('key_location') != 'host':
+        return False
+    entries = dict((c['name'], c) for c in certificates or [])
+    return all(name in entries and usable((prepared or {}).get(name), csr_params(entries[name], settings))
+               for name in todo)
+
+
+def exporter_grants(resolved):
+    """What the inventory grants each host for the exporter role's own signing (sign.yml), in the form of the
+    certificate role's grants (sign_requests): ``resolved`` is otlp.tls.inventory_vars' ``hosts`` for
+    otlp_tls_exporter_tls_mode, otlp_tls_exporter_certificates and __otlp_tls_exporter_certificate_settings. Only a
+    host the inventory gives mTLS with keys made on the host by otlp.tls gets a grant (a host that says so only in its
+    facts gets none, and nothing signed)."""
+    out = {}
+    for host, values in (resolved or {}).items():
+        settings = values.get('__otlp_tls_exporter_certificate_settings') if isinstance(values, dict) else None
+        if not isinstance(settings, dict) or values.get('otlp_tls_exporter_tls_mode') != 'mtls' \
+                or settings.get('source') != 'generated' or settings.get('key_location') != 'host':
+            continue
+        out[host] = dict(wanted=list(values.get('otlp_tls_exporter_certificates') or []),
+                         organization=settings.get('organization') or '', validity_days=settings.get('validity_days'),
+                         renew_before=settings.get('renew_before_days'), force=settings.get('force'),
+                         key_location='host', key_type=settings.get('key_type'))
+    return out
+
+
+def prepared_signers(hosts, hostvars, register):
+    """The hosts whose exporter plan (registered as ``register`` in this play) signs its own prepared CSRs.
+
+    A host's registered result is the controller's (otlp.tls.exporter_plan); anything but a dict that says so, with a
+    list of certificates to do, counts as nothing."""
+    out = []
+    for host in hosts or []:
+        plan = hostvars[host].get(register) if host in hostvars else None
+        if isinstance(plan, dict) and plan.get('sign_prepared') is True and isinstance(plan.get('certificates_todo'), list) \
+                and plan['certificates_todo']:
+            out.append(host)
+    return out
+
+
+def unsigned(signed, host, todo):
+    """Why ``host`` got no certificate for an entry of ``todo`` from x509_sign's result ``signed``: the CA's refusals,
+    and an entry the inventory granted nothing for. A revoked entry is left out on purpose (the host goes on); nothing
+    is reported when the signing was skipped (a check run without a CA)."""
+    if not isinstance(signed, dict) or signed.get('skipped') or not isinstance(signed.get('certificates'), dict):
+        return []
+    refused = signed.get('refused') if isinstance(signed.get('refused'), dict) else {}
+    out = [refused[key] for key in sorted(refused) if key.rpartition(':')[0] == host]
+    revoked = signed.get('revoked') or []
+    for name in todo or []:
+        key = '%s:%s' % (host, name)
+        if key not in signed['certificates'] and key not in refused and key not in revoked:
+            out.append('host %s, certificate %s: the inventory grants no such client certificate, so nothing was signed '
+                       'for it. Set otlp_tls_exporter_apps, otlp_tls_exporter_tls_mode (mtls), '
+                       'otlp_tls_certificate_source (generated) and otlp_tls_certificate_key_location (host) in the '
+                       'inventory, group_vars, host_vars, the play or extra vars, not with set_fact or from facts'
+                       % (host, name))
     return out
 
 

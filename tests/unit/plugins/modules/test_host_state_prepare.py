@@ -14,7 +14,7 @@ import stat
 
 import pytest
 
-from ansible_collections.otlp.tls.plugins.action.x509_csr import usable
+from ansible_collections.otlp.tls.plugins.plugin_utils.host_plan import usable
 from ansible_collections.otlp.tls.plugins.plugin_utils import host_plan
 
 from .conftest import fake_systemctl
@@ -181,7 +181,7 @@ def test_a_prepared_result_carries_nothing_ansible_would_act_on():
 
 def test_settings_reach_the_host_as_booleans():
     """An INI inventory or -e gives rotate_key=false as text: bool('false') would stage a key nobody asked for."""
-    from ansible_collections.otlp.tls.plugins.modules.host_state import csr_params
+    from ansible_collections.otlp.tls.plugins.module_utils.csr import csr_params
     entry = dict(dir='/d', owner='web', group='web', key_mode='0600', common_name='web@app1',
                  subject_alt_names=['app1'], profile='client')
     assert csr_params(entry, dict(rotate_key='false'))['rotate_key'] is False
