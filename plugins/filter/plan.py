@@ -194,9 +194,9 @@ def exporter_grants(resolved):
     return host_plan.exporter_grants(resolved)
 
 
-def exporter_unsigned(signed, host, plan):
+def exporter_unsigned(signed, host, plan, ca_source='generated', nothing_to_sign_with=False):
     """Why ``host`` got no certificate for an entry its exporter plan (``plan``) sent to signing (host_plan.unsigned)."""
-    return host_plan.unsigned(signed, host, (plan or {}).get('certificates_todo'))
+    return host_plan.unsigned(signed, host, (plan or {}).get('certificates_todo'), ca_source, nothing_to_sign_with)
 
 
 def exporter_installs(signed, plan, host, bundle):

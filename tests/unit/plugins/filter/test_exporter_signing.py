@@ -102,9 +102,15 @@ def test_a_refused_or_ungranted_certificate_stops_its_host_and_a_revoked_one_doe
     assert exporter_unsigned(signed, 'app3', plan) == []
     missing = exporter_unsigned(signed, 'app4', plan)
     assert len(missing) == 1 and 'host app4, certificate web: the inventory grants no such' in missing[0]
-    # Skipped (a check run without a CA) or malformed: nothing to say.
-    assert exporter_unsigned(dict(skipped=True), 'app4', plan) == []
-    assert exporter_unsigned(None, 'app4', plan) == []
+    # No request made (the sign task skipped) or a malformed result: every entry is reported.
+    assert len(exporter_unsigned(dict(skipped=True), 'app4', plan)) == 1
+    assert len(exporter_unsigned(None, 'app4', plan)) == 1
+    # A check run against a CA not made yet signs nothing and stops nobody.
+    assert exporter_unsigned(dict(skipped=True), 'app4', plan, 'generated', True) == []
+    # A provided CA (as the CA role read it from the inventory) signs nothing: the host is told why.
+    provided = exporter_unsigned(signed, 'app1', plan, 'provided')
+    assert len(provided) == 1 and 'otlp_tls_ca_source=provided' in provided[0]
+    assert exporter_unsigned(signed, 'app1', plan_result(certificates_todo=[]), 'provided') == []
 
 
 def test_installs_are_the_signed_certificates_of_the_todo_with_their_units():
