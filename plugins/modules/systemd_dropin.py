@@ -36,6 +36,10 @@ description:
   - Every unit name, variable name and value is checked before anything is written.
 version_added: 0.2.0
 attributes:
+  action:
+    support: full
+    description: An action plugin fails the host on the controller when O(refused) is not empty, and runs the module on
+      the host otherwise.
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
@@ -103,6 +107,15 @@ options:
     description: Directory that holds the units' drop-in directories.
     type: path
     default: /etc/systemd/system
+  refused:
+    description:
+      - Why the CA signed nothing for this host's O(certificates) (its refusals, as the caller worked them out from
+        M(otlp.tls.x509_sign)'s result).
+      - When not empty, the task fails with them and nothing is written; the host is not called. Read by the action
+        plugin only.
+    type: list
+    elements: str
+    default: []
   certificates:
     description:
       - Certificates to install before the drop-ins are written, each with the options of M(otlp.tls.x509_install)
@@ -560,6 +573,8 @@ def main():
         restart_units=dict(type='list', elements='str', default=[]),
         systemd_dir=dict(type='path', default='/etc/systemd/system'),
         environment_dir=dict(type='path', default='/etc/otlp-tls/env'),
+        # refused: read by the action plugin only (plugins/action/systemd_dropin.py), which never passes it on.
+        refused=dict(type='list', elements='str', default=[]),
         certificates=dict(type='list', elements='dict', default=[], options=install_spec(
             name=dict(type='str', required=True),
             units=dict(type='list', elements='str', default=[]),

@@ -123,3 +123,12 @@ def test_installs_are_the_signed_certificates_of_the_todo_with_their_units():
                              private_key_mode='0600', owner='web', group='web', profile='client',
                              units=['web.service', 'web-worker.service'])]
     assert exporter_installs(dict(skipped=True), plan_result(), 'app1', 'BUNDLE') == []
+
+
+def test_the_drop_in_task_stops_a_refused_host_before_its_module_runs():
+    from ansible_collections.otlp.tls.plugins.action.systemd_dropin import refusal
+    assert refusal('app1', []) is None and refusal('app1', None) is None and refusal('app1', ['']) is None
+    stop = refusal('app1', ['host app1, certificate web: the CSR asks for CN=evil', 'second'])
+    assert stop['failed'] and not stop['changed']
+    assert stop['msg'] == ('The CA refused to sign for app1: host app1, certificate web: the CSR asks for CN=evil | '
+                           'second. Nothing was written on the host.')
