@@ -7,8 +7,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.otlp.tls.plugins.filter.plan import (exporter_grants, exporter_installs, exporter_unsigned,
-                                                               prepared_signers)
+from ansible_collections.otlp.tls.plugins.filter.plan import (
+    exporter_grants, exporter_installs, exporter_unsigned, prepared_signers,
+)
 from ansible_collections.otlp.tls.plugins.filter.sign_requests import prepared_sign_requests
 from ansible_collections.otlp.tls.plugins.module_utils.csr import csr_params
 from ansible_collections.otlp.tls.plugins.plugin_utils.host_plan import signs_prepared
