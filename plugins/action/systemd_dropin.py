@@ -18,7 +18,7 @@ def refusal(host, refused):
     if not reasons:
         return None
     return dict(failed=True, changed=False,
-                msg='The CA refused to sign for %s: %s. Nothing was written on the host.' % (host, ' | '.join(reasons)))
+                msg='The CA refused to sign for %s: %s. No drop-in or certificate was written.' % (host, ' | '.join(reasons)))
 
 
 class ActionModule(ActionBase):

@@ -111,8 +111,8 @@ options:
     description:
       - Why the CA signed nothing for this host's O(certificates) (its refusals, as the caller worked them out from
         M(otlp.tls.x509_sign)'s result).
-      - When not empty, the task fails with them and nothing is written; the host is not called. Read by the action
-        plugin only.
+      - When not empty, the task fails with them and nothing is written; the action plugin fails it on the controller,
+        before the host is called.
     type: list
     elements: str
     default: []
@@ -441,6 +441,9 @@ def environment_file(module, path, env, group):
 def run(module):
     params = module.params
     problems, units, extra = check_arguments(params)
+    # The action plugin stops the host before the call; the module too, should it ever run without it.
+    if params['refused']:
+        module.fail_json(msg='The CA refused to sign for this host: %s. Nothing was written.' % ' | '.join(params['refused']))
     if problems:
         module.fail_json(msg='Nothing was written: ' + '; '.join(problems) + '.')
     systemctl = Systemctl(module)
@@ -573,7 +576,7 @@ def main():
         restart_units=dict(type='list', elements='str', default=[]),
         systemd_dir=dict(type='path', default='/etc/systemd/system'),
         environment_dir=dict(type='path', default='/etc/otlp-tls/env'),
-        # refused: read by the action plugin only (plugins/action/systemd_dropin.py), which never passes it on.
+        # refused: read by the action plugin (plugins/action/systemd_dropin.py), which never passes it on.
         refused=dict(type='list', elements='str', default=[]),
         certificates=dict(type='list', elements='dict', default=[], options=install_spec(
             name=dict(type='str', required=True),

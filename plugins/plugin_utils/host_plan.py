@@ -175,6 +175,8 @@ def exporter_certificates(apps, settings, host, plan=None):
     return out
 
 
+# x509_sign's limit on a request's CSR and existing certificate (64 KiB).
+MAX_PEM = 64 * 1024
 PREPARED_ENTRY_KEYS = ('dir', 'owner', 'group', 'key_mode', 'common_name', 'subject_alt_names', 'profile')
 # What a prepared CSR result may carry (x509_csr's return values), each of a plain type: the result comes from the
 # host, and a key Ansible acts on (add_host, add_group, _ansible_*) would change the run for every host.
@@ -187,6 +189,9 @@ def prepared_result(result):
     """The keys of PREPARED_RESULT_KEYS of a host's prepared CSR result, each of its type, and a diff of text only;
     None when the CSR is missing."""
     if not isinstance(result, dict) or not isinstance(result.get('csr'), str) or not result['csr']:
+        return None
+    # As x509_sign caps a PEM: a host can not send the CA host a huge request in the batch's one call.
+    if len(result['csr']) > MAX_PEM or len(result.get('existing_certificate') or '') > MAX_PEM:
         return None
     out = dict((key, result[key]) for key, kind in PREPARED_RESULT_KEYS.items() if isinstance(result.get(key), kind))
     diff = result.get('diff')

@@ -132,4 +132,4 @@ def test_the_drop_in_task_stops_a_refused_host_before_its_module_runs():
     stop = refusal('app1', ['host app1, certificate web: the CSR asks for CN=evil', 'second'])
     assert stop['failed'] and not stop['changed']
     assert stop['msg'] == ('The CA refused to sign for app1: host app1, certificate web: the CSR asks for CN=evil | '
-                           'second. Nothing was written on the host.')
+                           'second. No drop-in or certificate was written.')

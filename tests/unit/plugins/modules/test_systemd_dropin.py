@@ -385,3 +385,10 @@ def test_a_failed_write_after_a_certificate_restarts_its_unit(host, ca_dir, tmp_
     assert result['failed'] and (tmp_path / 'web' / 'cert.pem').exists()
     assert 'restarted for their new certificate: web.service' in result['msg']
     assert 'restart -- web.service' in host.calls()
+
+
+def test_refused_stops_the_module_too_with_nothing_written(host):
+    """The action plugin stops a refused host before the call; the module does the same should it run without it."""
+    result = run_module('systemd_dropin', args(host, refused=['host app1, certificate web: the CSR asks for CN=evil']))
+    assert result['failed'] and 'The CA refused to sign for this host: host app1' in result['msg']
+    assert not list(host.dir.rglob("*.conf"))
