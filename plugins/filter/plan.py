@@ -132,24 +132,14 @@ def hosts_with_work(hosts, hostvars, register='otlp_tls_certificate_plan'):
     return out
 
 
-def _for_host(mapping, host):
-    """The (entry, value) pairs of x509_sign's host:entry keys that belong to ``host`` (entry names hold no colon)."""
-    out = []
-    for key, value in sorted((mapping or {}).items()):
-        owner, _sep, entry = key.rpartition(':')
-        if owner == host:
-            out.append((entry, value))
-    return out
-
-
 def refused_for(signed, host):
     """What the CA refused for ``host`` (x509_sign's refused, keyed host:entry)."""
-    return [value for _entry, value in _for_host((signed or {}).get('refused'), host)]
+    return [value for _entry, value in host_plan.for_host((signed or {}).get('refused'), host)]
 
 
 def signed_entries(entries, signed, host):
     """This host's entries the CA signed or kept in this run (not revoked ones; none in a check run without a CA)."""
-    names = [entry for entry, _value in _for_host((signed or {}).get('certificates'), host)]
+    names = [entry for entry, _value in host_plan.for_host((signed or {}).get('certificates'), host)]
     return [e for e in entries or [] if e.get('name') in names]
 
 
@@ -194,9 +184,9 @@ def exporter_grants(resolved):
     return host_plan.exporter_grants(resolved)
 
 
-def exporter_unsigned(signed, host, plan, ca_source='generated', nothing_to_sign_with=False):
+def exporter_unsigned(signed, host, plan, nothing_to_sign_with=False):
     """Why ``host`` got no certificate for an entry its exporter plan (``plan``) sent to signing (host_plan.unsigned)."""
-    return host_plan.unsigned(signed, host, (plan or {}).get('certificates_todo'), ca_source, nothing_to_sign_with)
+    return host_plan.unsigned(signed, host, (plan or {}).get('certificates_todo'), nothing_to_sign_with)
 
 
 def exporter_installs(signed, plan, host, bundle):

@@ -343,23 +343,29 @@ def prepared_signers(hosts, hostvars, register):
     return out
 
 
-def unsigned(signed, host, todo, ca_source='generated', nothing_to_sign_with=False):
+def for_host(mapping, host):
+    """The (entry, value) pairs of x509_sign's host:entry keys that belong to ``host`` (entry names hold no colon)."""
+    out = []
+    for key, value in sorted((mapping or {}).items()):
+        owner, _sep, entry = key.rpartition(':')
+        if owner == host:
+            out.append((entry, value))
+    return out
+
+
+def unsigned(signed, host, todo, nothing_to_sign_with=False):
     """Why ``host`` got no certificate for an entry of ``todo`` from x509_sign's result ``signed`` (skipped when no
     request was made): the CA's refusals, and each entry nothing was signed for (the inventory granted none). A revoked
-    entry is left out on purpose (the host goes on). ``ca_source``: the CA's source as the CA role read it from the
-    inventory (a provided CA signs nothing); ``nothing_to_sign_with``: a check run against a CA not made yet, which
-    signs nothing and stops nobody."""
+    entry is left out on purpose (the host goes on). ``nothing_to_sign_with``: a check run against a CA not made yet,
+    which signs nothing and stops nobody. (A provided CA never gets here: the plan refuses generated certificates with
+    it, certificate_problems, from the CA's source as the CA role read it.)"""
     if nothing_to_sign_with or not todo:
         return []
-    if ca_source != 'generated':
-        return ['host %s: the inventory says otlp_tls_ca_source=%s, a CA otlp.tls has no key for, so it signs nothing. '
-                'Give the client certificates as files (otlp_tls_certificate_source=provided) or let otlp.tls make the '
-                'CA (otlp_tls_ca_source=generated), in the inventory, not in facts' % (host, ca_source)]
     signed = signed if isinstance(signed, dict) else {}
     certificates = signed.get('certificates') if isinstance(signed.get('certificates'), dict) else {}
     refused = signed.get('refused') if isinstance(signed.get('refused'), dict) else {}
     revoked = signed.get('revoked') if isinstance(signed.get('revoked'), list) else []
-    out = [refused[key] for key in sorted(refused) if key.rpartition(':')[0] == host]
+    out = [reason for _entry, reason in for_host(refused, host)]
     for name in todo:
         key = '%s:%s' % (host, name)
         if key not in certificates and key not in refused and key not in revoked:

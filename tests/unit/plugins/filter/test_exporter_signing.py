@@ -107,11 +107,7 @@ def test_a_refused_or_ungranted_certificate_stops_its_host_and_a_revoked_one_doe
     assert len(exporter_unsigned(dict(skipped=True), 'app4', plan)) == 1
     assert len(exporter_unsigned(None, 'app4', plan)) == 1
     # A check run against a CA not made yet signs nothing and stops nobody.
-    assert exporter_unsigned(dict(skipped=True), 'app4', plan, 'generated', True) == []
-    # A provided CA (as the CA role read it from the inventory) signs nothing: the host is told why.
-    provided = exporter_unsigned(signed, 'app1', plan, 'provided')
-    assert len(provided) == 1 and 'otlp_tls_ca_source=provided' in provided[0]
-    assert exporter_unsigned(signed, 'app1', plan_result(certificates_todo=[]), 'provided') == []
+    assert exporter_unsigned(dict(skipped=True), 'app4', plan, True) == []
 
 
 def test_installs_are_the_signed_certificates_of_the_todo_with_their_units():
