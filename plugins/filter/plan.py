@@ -227,11 +227,12 @@ def any_dir_under(entries, prefix='/etc/otlp-tls/'):
     return any(str(e.get('dir', '')).startswith(prefix) for e in entries or [])
 
 
-def file_is(found, kind, owner, group, mode):
-    """Whether a file otlp.tls.host_state read (its ``files`` entry) exists as this kind, owner, group and mode."""
+def file_is(found, kind, owner, group, mode, sha256=None):
+    """Whether a file otlp.tls.host_state read (its ``files`` entry) exists as this kind, owner, group and mode (and,
+    when given, with this SHA-256)."""
     found = found if isinstance(found, dict) else {}
     return bool(found.get('exists')) and (found.get('kind'), found.get('owner'), found.get('group'), found.get('mode')) \
-        == (kind, owner, group, mode)
+        == (kind, owner, group, mode) and (sha256 is None or found.get('sha256') == sha256)
 
 
 def unit_is(found, active_state, unit_file_state):
@@ -239,6 +240,12 @@ def unit_is(found, active_state, unit_file_state):
     found = found if isinstance(found, dict) else {}
     return found.get('load_state') == 'loaded' and found.get('active_state') == active_state \
         and found.get('unit_file_state') == unit_file_state
+
+
+def user_is(found, group, home, shell):
+    """Whether a user otlp.tls.host_state read (its ``users`` entry) exists with this primary group, home and shell."""
+    found = found if isinstance(found, dict) else {}
+    return bool(found.get('exists')) and (found.get('group'), found.get('home'), found.get('shell')) == (group, home, shell)
 
 
 def any_changed(results):
@@ -278,4 +285,5 @@ class FilterModule(object):
             'any_changed': any_changed,
             'file_is': file_is,
             'unit_is': unit_is,
+            'user_is': user_is,
         }

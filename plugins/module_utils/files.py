@@ -77,13 +77,16 @@ def file_attributes(module, path, owner=None, group=None, mode=None):
     return args
 
 
-def write_file(module, path, content, owner=None, group=None, mode=None):
+def write_file(module, path, content, owner=None, group=None, mode=None, check=None):
     """Write ``content`` to ``path`` atomically if it differs; then fix ownership and mode.
 
     The new content is written to a temporary file in the same directory with
     the final mode already set (so a key is never world-readable, not even
     for a moment) and renamed over the target.  In check mode nothing is
     written.  Returns True when anything changed.
+
+    ``check``: called with the temporary file's path, with its final owner, group and mode,
+    before the rename; whatever it raises leaves ``path`` as it was (a validator).
     """
     content = to_bytes(content)
     check_parent(path, check_mode=module.check_mode)
@@ -101,6 +104,8 @@ def write_file(module, path, content, owner=None, group=None, mode=None):
                 os.fsync(handle.fileno())
             attrs = file_attributes(module, tmp_path, owner, group, mode)
             module.set_fs_attributes_if_different(attrs, False)
+            if check is not None:
+                check(tmp_path)
             os.rename(tmp_path, path)
         except BaseException:
             # fail_json (a bad owner or group) raises SystemExit: no copy of a key may stay behind.

@@ -69,6 +69,26 @@ options:
     type: list
     elements: path
     default: []
+  stat_only:
+    description:
+      - Files to stat only (exists, kind, owner, group, mode), never read; for secret files whose presence is all
+        the controller needs.
+    type: list
+    elements: path
+    default: []
+    version_added: 0.9.0
+  users:
+    description: Local users to look up (for example a service's user, created only when missing or different).
+    type: list
+    elements: str
+    default: []
+    version_added: 0.9.0
+  groups:
+    description: Local groups to look up.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.9.0
   secret_files:
     description: Files whose content is secret; returned as an HMAC under O(digest_key).
     type: list
@@ -172,7 +192,16 @@ certificates:
   returned: always
   type: dict
 files:
-  description: By path; exists, sha256, owner, group, mode (and C(hmac) for secret files instead of C(sha256)).
+  description: By path; exists, kind (C(file), C(directory), C(link) or C(other)), sha256, owner, group, mode (and
+    C(hmac) for secret files instead of C(sha256); neither for O(stat_only)), and for a symbolic link its C(target).
+  returned: always
+  type: dict
+users:
+  description: By name; exists, and for a user that exists its uid, group (the primary group's name), home and shell.
+  returned: always
+  type: dict
+groups:
+  description: By name; exists, and for a group that exists its gid.
   returned: always
   type: dict
 prepared:
@@ -242,7 +271,9 @@ def stat_path(path, digest=None):
         return dict(exists=False)
     out = dict(exists=True, owner=_name(pwd.getpwuid, info.st_uid), group=_name(grp.getgrgid, info.st_gid),
                mode='%04o' % stat.S_IMODE(info.st_mode), kind='directory' if stat.S_ISDIR(info.st_mode)
-               else 'file' if stat.S_ISREG(info.st_mode) else 'other')
+               else 'file' if stat.S_ISREG(info.st_mode) else 'link' if stat.S_ISLNK(info.st_mode) else 'other')
+    if out['kind'] == 'link':
+        out['target'] = to_text(os.readlink(path), errors='surrogate_or_replace')
     if out['kind'] == 'file' and digest is not None:
         data = read_regular(path, MAX_READ + 1)
         if data is None:
@@ -275,6 +306,29 @@ def read_certificate_dir(directory):
         if key is not None:
             out.update(key_public_fingerprint=pki.public_key_fingerprint(key), key_type=pki.key_type_of(key),
                        key_pkcs8=pki.private_key_format(data) == 'pkcs8')
+    return out
+
+
+def read_users(names):
+    out = {}
+    for name in names:
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            out[name] = dict(exists=False)
+            continue
+        out[name] = dict(exists=True, uid=entry.pw_uid, group=_name(grp.getgrgid, entry.pw_gid), home=entry.pw_dir,
+                         shell=entry.pw_shell)
+    return out
+
+
+def read_groups(names):
+    out = {}
+    for name in names:
+        try:
+            out[name] = dict(exists=True, gid=grp.getgrnam(name).gr_gid)
+        except KeyError:
+            out[name] = dict(exists=False)
     return out
 
 
@@ -371,11 +425,13 @@ def run(module):
 
     files = dict((path, stat_path(path, plain)) for path in params['files'])
     files.update((path, stat_path(path, secret)) for path in params['secret_files'])
+    files.update((path, stat_path(path)) for path in params['stat_only'] if path not in files)
     certificates = dict((item['name'], read_certificate_dir(item['dir'])) for item in params['certificates'])
     units = read_units(module, params['units'])
     prepared = prepare_entries(module, params['prepare'], units, certificates, files)
     return dict(changed=any((p.get('result') or {}).get('changed') for p in prepared.values()), units=units,
-                certificates=certificates, files=files, cryptography=HAS_PKI, prepared=prepared)
+                certificates=certificates, files=files, cryptography=HAS_PKI, prepared=prepared,
+                users=read_users(params['users']), groups=read_groups(params['groups']))
 
 
 def main():
@@ -385,6 +441,9 @@ def main():
             certificates=dict(type='list', elements='dict', default=[], options=dict(
                 name=dict(type='str', required=True), dir=dict(type='path', required=True))),
             files=dict(type='list', elements='path', default=[]),
+            stat_only=dict(type='list', elements='path', default=[]),
+            users=dict(type='list', elements='str', default=[]),
+            groups=dict(type='list', elements='str', default=[]),
             # Paths of secret files, not secrets (validate-modules asks because of the name).
             secret_files=dict(type='list', elements='path', default=[], no_log=False),
             digest_key=dict(type='str', no_log=True),

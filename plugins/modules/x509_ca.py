@@ -36,6 +36,13 @@ options:
     description: Path of the CA private key. It never leaves the host that runs this module.
     type: path
     required: true
+  private_directory:
+    description:
+      - Create the directory of O(certificate_path) when it is missing, and keep it C(0700) (only its owner may list
+        or enter it), before anything is read or written there. Missing parents are made C(0755).
+    type: bool
+    default: false
+    version_added: 0.9.0
   private_key_passphrase:
     description: Passphrase that encrypts the CA private key.
     type: str
@@ -310,6 +317,7 @@ import os
 from ansible_collections.otlp.tls.plugins.module_utils import ca_store, pki
 from ansible_collections.otlp.tls.plugins.module_utils.ca_rotation import PHASES, converge
 from ansible_collections.otlp.tls.plugins.module_utils.common import argument_spec, run_module
+from ansible_collections.otlp.tls.plugins.module_utils.files import ensure_directory
 
 
 def run(module):
@@ -318,9 +326,16 @@ def run(module):
         raise pki.PKIError('validity_days must be a positive number of days, got %d' % params['validity_days'])
     # Every CA-side write (the CA, the next CA, the bundle, rotation.json) under the CA
     # directory's lock: parallel runs never make two CAs or lose a rotation record.
+    directory_changed = False
+    if params['private_directory']:
+        directory_changed = ensure_directory(module, os.path.dirname(os.path.abspath(params['certificate_path'])),
+                                             mode='0700')
     with ca_store.CALock(os.path.dirname(params['certificate_path']), params['lock_timeout'],
                          'x509_ca rotation=%s' % params['rotation'], module.check_mode):
-        return converge(module)
+        result = converge(module)
+    if directory_changed:
+        result['changed'] = True
+    return result
 
 
 def main():
@@ -329,6 +344,7 @@ def main():
         certificate_path=dict(type='path', required=True),
         private_key_path=dict(type='path', required=True),
         private_key_passphrase=dict(type='str', no_log=True),
+        private_directory=dict(type='bool', default=False),
         key_type=dict(type='str', default='ec-p256', choices=list(pki.KEY_TYPES)),
         common_name=dict(type='str', default='otlp.tls CA'),
         organization=dict(type='str'),

@@ -48,6 +48,14 @@ options:
       - Named C(trust_bundle_path) in every otlp.tls module; C(ca_path) and C(ca_file) are other names for it.
     type: path
     aliases: [ca_path, ca_file]
+  readable_by:
+    description:
+      - A user who must be able to read every file given (the certificate, key, chain and trust bundle), as the
+        service that runs as that user will open them; each file that user can not read is a problem in
+        RV(problems).
+      - Checked with C(runuser), so the module must run as root for it (C(become)).
+    type: str
+    version_added: 0.9.0
 author:
   - otlp.tls maintainers (@otlp-tls)
 '''
@@ -189,6 +197,18 @@ def file_owner(path):
     return owner, group, '%04o' % stat.S_IMODE(st.st_mode)
 
 
+def unreadable(module, user, paths):
+    """The paths of ``paths`` that ``user`` can not open for reading (all of them when the check can not run)."""
+    runuser = module.get_bin_path('runuser')
+    if not runuser:
+        return ['any file (runuser, from util-linux, is not on the host)']
+    script = 'for f in "$@"; do test -r "$f" || echo "$f"; done; exit 0'
+    rc, out, err = module.run_command([runuser, '-u', user, '--', 'sh', '-c', script, 'sh'] + paths)
+    if rc != 0:
+        return ['any file (runuser -u %s failed: %s)' % (user, (err.strip() or 'rc %d' % rc)[:200])]
+    return [line for line in out.splitlines() if line in paths]
+
+
 def run(module):
     params = module.params
     data = read_file(params['certificate_path'], 'certificate')
@@ -235,6 +255,10 @@ def run(module):
                                           params['min_days_left']))
     if roots:
         result['chain_verified'] = not pki.verify_chain(cert, roots, chain)
+    if params['readable_by']:
+        paths = [params[k] for k in ('certificate_path', 'private_key_path', 'chain_path', 'trust_bundle_path') if params[k]]
+        problems.extend('user %s can not read %s' % (params['readable_by'], path)
+                        for path in unreadable(module, params['readable_by'], paths))
     result['problems'] = problems
     return result
 
@@ -247,6 +271,7 @@ def main():
         private_key_passphrase=dict(type='str', no_log=True),
         chain_path=dict(type='path'),
         trust_bundle_path=dict(type='path', aliases=['ca_path', 'ca_file']),
+        readable_by=dict(type='str'),
     ), run)
 
 

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.otlp.tls.plugins.filter.plan import collector_coverage, collectors_to_read, file_is, unit_is
+from ansible_collections.otlp.tls.plugins.filter.plan import collector_coverage, collectors_to_read, file_is, unit_is, user_is
 
 DIR = dict(exists=True, kind='directory', owner='root', group='otelcol', mode='0750')
 
@@ -26,6 +26,20 @@ def test_file_is(found, expected):
     assert file_is(found, 'directory', 'root', 'otelcol', '0750') is expected
 
 
+UNIT = dict(exists=True, kind='file', owner='root', group='root', mode='0644', sha256='ab' * 32)
+
+
+@pytest.mark.parametrize('found, expected', [
+    (UNIT, True),
+    (dict(UNIT, sha256='cd' * 32), False),
+    (dict(UNIT, mode='0664'), False),
+    (dict(UNIT, kind='link'), False),
+    (dict(exists=False), False),
+])
+def test_file_is_with_its_content(found, expected):
+    assert file_is(found, 'file', 'root', 'root', '0644', 'ab' * 32) is expected
+
+
 @pytest.mark.parametrize('found, expected', [
     (dict(load_state='loaded', active_state='active', unit_file_state='enabled'), True),
     (dict(load_state='loaded', active_state='active', unit_file_state='disabled'), False),
@@ -36,6 +50,21 @@ def test_file_is(found, expected):
 ])
 def test_unit_is(found, expected):
     assert unit_is(found, 'active', 'enabled') is expected
+
+
+USER = dict(exists=True, uid=998, group='otelcol', home='/var/lib/otelcol', shell='/usr/sbin/nologin')
+
+
+@pytest.mark.parametrize('found, expected', [
+    (USER, True),
+    (dict(USER, group='nogroup'), False),
+    (dict(USER, home='/home/otelcol'), False),
+    (dict(USER, shell='/bin/bash'), False),
+    (dict(exists=False), False),
+    (None, False),
+])
+def test_user_is(found, expected):
+    assert user_is(found, 'otelcol', '/var/lib/otelcol', '/usr/sbin/nologin') is expected
 
 
 class Hostvars(dict):

@@ -10,9 +10,13 @@ import datetime
 import hashlib
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
+
+import pytest
 
 from cryptography.hazmat.primitives import serialization
 
@@ -75,6 +79,18 @@ def test_ca_created_once_then_kept(tmp_path):
     second = run_module('x509_ca', args)
     assert not second['changed'] and not second['private_key_created']
     assert second['certificate'] == first['certificate'] == second['bundle']
+
+
+def test_ca_makes_its_directory_private(tmp_path):
+    directory = tmp_path / 'ca' / 'dir'
+    args = dict(certificate_path=str(directory / 'ca.crt'), private_key_path=str(directory / 'ca.key'),
+                private_directory=True)
+    assert run_module('x509_ca', args, check=True)['changed'] and not directory.exists()
+    assert run_module('x509_ca', args)['changed']
+    assert mode_of(str(directory)) == 0o700 and mode_of(str(tmp_path / 'ca')) == 0o755
+    assert not run_module('x509_ca', args)['changed']
+    os.chmod(str(directory), 0o755)
+    assert run_module('x509_ca', args)['changed'] and mode_of(str(directory)) == 0o700
 
 
 def test_ca_with_passphrase(tmp_path):
@@ -347,6 +363,28 @@ def test_info_reports_facts_and_problems(ca_dir, tmp_path):
     assert len(worse['problems']) == 3, worse['problems']
     missing = run_module('x509_info', dict(certificate_path=str(tmp_path / 'nope.pem')))
     assert not missing['exists'] and not missing.get('failed')
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='runuser needs root')
+def test_info_names_each_file_the_service_user_can_not_read(ca_dir, tmp_path):
+    cert, chain = signed(ca_dir, tmp_path)
+    run_module('x509_install', install_args(tmp_path, cert, chain))
+    # tmp_path's parents are private to root: a directory any user can enter.
+    shared = tempfile.mkdtemp(dir='/tmp')
+    try:
+        os.chmod(shared, 0o755)
+        for name in ('cert.pem', 'key.pem', 'ca.pem'):
+            shutil.copy(str(tmp_path / 'collector1' / name), os.path.join(shared, name))
+            os.chmod(os.path.join(shared, name), 0o644 if name != 'key.pem' else 0o600)
+        args = dict(certificate_path=os.path.join(shared, 'cert.pem'), private_key_path=os.path.join(shared, 'key.pem'),
+                    trust_bundle_path=os.path.join(shared, 'ca.pem'))
+        assert run_module('x509_info', dict(args, readable_by='root'))['problems'] == []
+        result = run_module('x509_info', dict(args, readable_by='nobody'))
+        assert result['problems'] == ['user nobody can not read %s' % os.path.join(shared, 'key.pem')]
+        unknown = run_module('x509_info', dict(args, readable_by='no-such-user-otlp'))
+        assert len(unknown['problems']) == 1 and 'runuser -u no-such-user-otlp failed' in unknown['problems'][0]
+    finally:
+        shutil.rmtree(shared)
 
 
 def test_info_on_a_directory_is_a_clear_error(tmp_path):

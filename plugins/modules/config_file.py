@@ -1,0 +1,123 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) otlp.tls contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: config_file
+short_description: Write a file rendered on the controller, only if it differs, after a validator accepted it
+description:
+  - Writes O(content) to O(path) atomically (a temporary file in the same directory, renamed over the file) when the
+    content, owner, group or mode differ.
+  - With O(validate), the new content is checked first, in the temporary file with its final owner, group and mode;
+    when the validator fails, the file on the host is left as it was and the module fails with the validator's
+    output.
+  - The content is never shown, not in the result, nor in C(--diff), nor at C(-vvv), because a service's config may
+    hold credentials. The result gives the SHA-256 of the content instead, to compare with M(otlp.tls.host_state).
+  - One remote call, where a C(template) task takes three (stat, transfer, copy).
+version_added: 0.9.0
+extends_documentation_fragment:
+  - otlp.tls.common.files
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: Says whether the file would change; writes and validates nothing.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+    details: The content may hold secrets; compare the file on the host.
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: posix
+options:
+  path:
+    description: The file. Its directory must exist.
+    type: path
+    required: true
+  content:
+    description: The whole content (rendered on the controller, for example with the C(template) lookup).
+    type: str
+    required: true
+  mode:
+    description: Mode of the file, octal (C('0640')).
+    type: str
+    default: '0644'
+  validate:
+    description:
+      - A command run on the new content before it replaces the file; C(%s) is the path of the new content. Split
+        like a shell would, but not run by a shell.
+    type: str
+author:
+  - otlp.tls maintainers (@otlp-tls)
+'''
+
+EXAMPLES = r'''
+- name: Write the collector's config if the collector accepts it
+  otlp.tls.config_file:
+    path: /etc/otelcol/config.yaml
+    content: "{{ lookup('ansible.builtin.template', 'config.yaml.j2') }}"
+    owner: root
+    group: otelcol
+    mode: '0640'
+    validate: /usr/local/bin/otelcol validate --config=%s
+'''
+
+RETURN = r'''
+sha256:
+  description: SHA-256 of O(content).
+  returned: always
+  type: str
+validated:
+  description: Whether O(validate) ran and accepted the new content (false when nothing was written).
+  returned: always
+  type: bool
+'''
+
+import hashlib
+import shlex
+
+from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.otlp.tls.plugins.module_utils.common import ModuleFailure, argument_spec, run_module
+from ansible_collections.otlp.tls.plugins.module_utils.files import write_file
+
+
+def run(module):
+    params = module.params
+    if params['validate'] is not None and '%s' not in params['validate']:
+        raise ModuleFailure('validate must contain %%s, where the path of the new content goes: %r' % params['validate'])
+    validated = []
+
+    def check(tmp_path):
+        argv = [arg.replace('%s', tmp_path) for arg in shlex.split(params['validate'])]
+        rc, out, err = module.run_command(argv)
+        if rc != 0:
+            raise ModuleFailure('%s was not replaced: `%s` failed (rc %d)' % (params['path'], params['validate'], rc),
+                                rc=rc, stdout=out, stderr=err)
+        validated.append(True)
+
+    changed = write_file(module, params['path'], to_bytes(params['content']), params['owner'], params['group'],
+                         params['mode'], check if params['validate'] else None)
+    return dict(changed=changed, sha256=hashlib.sha256(to_bytes(params['content'])).hexdigest(),
+                validated=bool(validated))
+
+
+def main():
+    run_module(argument_spec(
+        ('files',),
+        path=dict(type='path', required=True),
+        content=dict(type='str', required=True, no_log=True),
+        mode=dict(type='str', default='0644'),
+        validate=dict(type='str'),
+    ), run, needs_cryptography=False)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,45 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""host_state's plain reads: users, groups and symbolic links (what the collector role skips its tasks on)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import grp
+import os
+import pwd
+
+from .test_modules import run_module
+
+
+def test_users_and_groups_as_the_system_has_them():
+    root = pwd.getpwnam('root')
+    result = run_module('host_state', dict(users=['root', 'no-such-user-otlp'], groups=['root', 'no-such-group-otlp']))
+    assert result['users'] == {
+        'root': dict(exists=True, uid=0, group=grp.getgrgid(root.pw_gid).gr_name, home=root.pw_dir, shell=root.pw_shell),
+        'no-such-user-otlp': dict(exists=False)}
+    assert result['groups'] == {'root': dict(exists=True, gid=0), 'no-such-group-otlp': dict(exists=False)}
+
+
+def test_a_link_is_a_link_with_its_target(tmp_path):
+    target = tmp_path / 'release' / 'otelcol'
+    target.parent.mkdir()
+    target.write_bytes(b'binary')
+    link = tmp_path / 'otelcol'
+    os.symlink(str(target), str(link))
+    result = run_module('host_state', dict(files=[str(link), str(target), str(tmp_path / 'missing')]))
+    files = result['files']
+    assert files[str(link)]['kind'] == 'link' and files[str(link)]['target'] == str(target)
+    assert 'sha256' not in files[str(link)]
+    assert files[str(target)]['kind'] == 'file' and 'target' not in files[str(target)]
+    assert files[str(tmp_path / 'missing')] == dict(exists=False)
+
+
+def test_stat_only_never_reads(tmp_path):
+    secret = tmp_path / 'app.env'
+    secret.write_text('TOKEN=s3cr3t\n')
+    result = run_module('host_state', dict(stat_only=[str(secret), str(tmp_path / 'gone.env')]))
+    assert result['files'][str(secret)]['exists'] and result['files'][str(secret)]['kind'] == 'file'
+    assert 'sha256' not in result['files'][str(secret)] and 'hmac' not in result['files'][str(secret)]
+    assert result['files'][str(tmp_path / 'gone.env')] == dict(exists=False)
