@@ -99,9 +99,9 @@ def collector_problems(settings, host):
     return collector_plan.problems(settings, host)
 
 
-def collector_port_squatters(lines, settings):
-    """Lines of ``ss -ltnp`` (and ``live PORT`` lines) that show another program on the collector's ports."""
-    return collector_plan.squatters(lines or [], settings)
+def collector_port_squatters(state, settings):
+    """The listeners otlp.tls.host_state found on the collector's ports that are another program (as text)."""
+    return collector_plan.squatters(state, settings)
 
 
 def certificate_passphrases(items, name, passphrase=''):

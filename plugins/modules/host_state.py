@@ -69,6 +69,30 @@ options:
     type: list
     elements: path
     default: []
+  listeners:
+    description:
+      - Also list the TCP sockets that listen on the host, with the names of the processes that hold them (read from
+        C(/proc), as C(ss -ltnp) does; a process of another user may show without its name where the module lacks
+        C(CAP_SYS_PTRACE), in a container say).
+    type: bool
+    default: false
+    version_added: 0.9.0
+  live_config:
+    description:
+      - When the unit O(live_config.unit) is active, the ports of the C(endpoint:) lines of its config O(live_config.path)
+        (only the port numbers are returned, nothing else of the file). Tells the ports a running collector holds
+        even when its process shows without a name.
+    type: dict
+    version_added: 0.9.0
+    suboptions:
+      unit:
+        description: The unit (it must be in O(units) too).
+        type: str
+        required: true
+      path:
+        description: Its config file.
+        type: path
+        required: true
   stat_only:
     description:
       - Files to stat only (exists, kind, owner, group, mode), never read; for secret files whose presence is all
@@ -196,6 +220,17 @@ files:
     C(hmac) for secret files instead of C(sha256); neither for O(stat_only)), and for a symbolic link its C(target).
   returned: always
   type: dict
+listeners:
+  description: With O(listeners), each listening TCP socket's C(address), C(port) and C(processes) (names; empty when
+    not known).
+  returned: always
+  type: list
+  elements: dict
+live_ports:
+  description: With O(live_config), the ports of its endpoints when the unit is active (else empty).
+  returned: always
+  type: list
+  elements: int
 users:
   description: By name; exists, and for a user that exists its uid, group (the primary group's name), home and shell.
   returned: always
@@ -217,7 +252,10 @@ import hashlib
 import hmac
 import os
 import pwd
+import re
+import socket
 import stat
+import sys
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
@@ -307,6 +345,72 @@ def read_certificate_dir(directory):
             out.update(key_public_fingerprint=pki.public_key_fingerprint(key), key_type=pki.key_type_of(key),
                        key_pkcs8=pki.private_key_format(data) == 'pkcs8')
     return out
+
+
+def _address(hex_address):
+    """The text form of an address from /proc/net/tcp{,6} (host byte order in 32-bit words)."""
+    raw = bytes(bytearray.fromhex(hex_address))
+    raw = b''.join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4)) if sys.byteorder == 'little' else raw
+    return socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, raw)
+
+
+def read_listeners(proc='/proc'):
+    """Listening TCP sockets: address, port and the names of the processes holding them (as far as readable)."""
+    sockets = {}
+    for table in ('tcp', 'tcp6'):
+        try:
+            with open(os.path.join(proc, 'net', table)) as handle:
+                rows = handle.read().splitlines()[1:]
+        except (IOError, OSError):
+            continue
+        for row in rows:
+            fields = row.split()
+            # sl local_address rem_address st ... inode: state 0A is LISTEN.
+            if len(fields) < 10 or fields[3] != '0A':
+                continue
+            address, port = fields[1].split(':')
+            sockets[fields[9]] = dict(address=_address(address), port=int(port, 16), processes=[])
+    for pid in os.listdir(proc) if sockets else []:
+        if not pid.isdigit():
+            continue
+        fd_dir = os.path.join(proc, pid, 'fd')
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:  # gone, or another user's process without CAP_SYS_PTRACE
+            continue
+        name = None
+        for fd in fds:
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            inode = target[8:-1] if target.startswith('socket:[') else None
+            if inode in sockets:
+                if name is None:
+                    try:
+                        with open(os.path.join(proc, pid, 'comm')) as handle:
+                            name = handle.read().strip()
+                    except (IOError, OSError):
+                        name = ''
+                if name and name not in sockets[inode]['processes']:
+                    sockets[inode]['processes'].append(name)
+    return sorted(sockets.values(), key=lambda s: (s['port'], s['address']))
+
+
+def read_live_ports(live, units):
+    """The ports of the endpoint: lines of the live config, when its unit is active (only numbers leave the host)."""
+    unit = live['unit'] if '.' in live['unit'] else live['unit'] + '.service'
+    if (units.get(unit) or {}).get('active_state') != 'active':
+        return []
+    data = read_regular(live['path'])
+    if data is None:
+        return []
+    ports = set()
+    for line in to_text(data, errors='surrogate_or_replace').splitlines():
+        match = re.match(r'^\s+endpoint:.*:(\d+)\D*$', line)
+        if match:
+            ports.add(int(match.group(1)))
+    return sorted(ports)
 
 
 def read_users(names):
@@ -431,6 +535,8 @@ def run(module):
     prepared = prepare_entries(module, params['prepare'], units, certificates, files)
     return dict(changed=any((p.get('result') or {}).get('changed') for p in prepared.values()), units=units,
                 certificates=certificates, files=files, cryptography=HAS_PKI, prepared=prepared,
+                listeners=read_listeners() if params['listeners'] else [],
+                live_ports=read_live_ports(params['live_config'], units) if params['live_config'] else [],
                 users=read_users(params['users']), groups=read_groups(params['groups']))
 
 
@@ -442,6 +548,9 @@ def main():
                 name=dict(type='str', required=True), dir=dict(type='path', required=True))),
             files=dict(type='list', elements='path', default=[]),
             stat_only=dict(type='list', elements='path', default=[]),
+            listeners=dict(type='bool', default=False),
+            live_config=dict(type='dict', options=dict(unit=dict(type='str', required=True),
+                                                       path=dict(type='path', required=True))),
             users=dict(type='list', elements='str', default=[]),
             groups=dict(type='list', elements='str', default=[]),
             # Paths of secret files, not secrets (validate-modules asks because of the name).

@@ -132,23 +132,29 @@ def problems(settings, host):
     return out
 
 
-def squatters(lines, settings):
-    """Listeners on the collector's ports that are not the collector.
+def squatters(state, settings):
+    """Listeners on the collector's ports that are not the collector, as text.
 
-    ``lines``: ``ss -H -ltnp`` output, and ``live PORT`` for each port of the running collector's live config. A line is
-    a squatter when a named process other than the collector holds the port, or an unnamed one holds a port the running
-    collector does not use (a process of another user may show without its name in a container).
+    ``state``: otlp.tls.host_state's result with ``listeners`` (address, port, process names) and ``live_ports`` (the
+    ports of the running collector's live config). A listener is a squatter when a named process other than the
+    collector holds the port, or an unnamed one holds a port the running collector does not use (a process of another
+    user may show without its name in a container).
     """
-    live = [line[5:].strip() for line in lines if line.startswith('live ')]
-    # ss shows at most 15 characters of a process name.
-    mine = '(("%s"' % str(settings.get('distribution', 'otelcol'))[:15]
+    state = state if isinstance(state, dict) else {}
+    live = [p for p in state.get('live_ports') or [] if isinstance(p, int)]
+    # /proc/PID/comm holds at most 15 characters of a process name.
+    mine = str(settings.get('distribution', 'otelcol'))[:15]
     out = []
-    for port in [port_of(e) for e in endpoints(settings)]:
-        for line in lines:
-            if line.startswith('live ') or (':%s ' % port) not in line:
+    for port in [int(port_of(e)) for e in endpoints(settings)]:
+        for found in state.get('listeners') or []:
+            if not isinstance(found, dict) or found.get('port') != port:
                 continue
-            if ('users:' in line and mine not in line) or ('users:' not in line and port not in live):
-                out.append(' '.join(line.split()))
+            names = [n for n in found.get('processes') or [] if n != mine]
+            if names or (not found.get('processes') and port not in live):
+                address = str(found.get('address'))
+                out.append('%s:%d held by %s' % ('[%s]' % address if ':' in address else address, port,
+                                                 ', '.join(names) if names
+                                                 else 'a process the module could not name (another user\'s)'))
     return out
 
 

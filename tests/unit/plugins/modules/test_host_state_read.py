@@ -43,3 +43,30 @@ def test_stat_only_never_reads(tmp_path):
     assert result['files'][str(secret)]['exists'] and result['files'][str(secret)]['kind'] == 'file'
     assert 'sha256' not in result['files'][str(secret)] and 'hmac' not in result['files'][str(secret)]
     assert result['files'][str(tmp_path / 'gone.env')] == dict(exists=False)
+
+
+def test_listeners_name_their_process_and_live_ports_need_an_active_unit(tmp_path, monkeypatch):
+    import socket
+    from .conftest import fake_systemctl
+    fake_systemctl(tmp_path, monkeypatch, '#!/bin/sh\nprintf "Id=otelcol.service\\nLoadState=loaded\\nActiveState=%%s\\n" '
+                   '"$(cat %s)"\n' % (tmp_path / 'state'))
+    (tmp_path / 'state').write_text('active')
+    config = tmp_path / 'config.yaml'
+    config.write_text('receivers:\n  otlp:\n    protocols:\n      grpc:\n        endpoint: 0.0.0.0:4317\n'
+                      '      http:\n        endpoint: "[::]:4318"\nexporters:\n  debug: {}\n')
+    listener = socket.socket()
+    listener.bind(('127.0.0.1', 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    try:
+        args = dict(units=['otelcol'], listeners=True, live_config=dict(unit='otelcol', path=str(config)))
+        result = run_module('host_state', args)
+    finally:
+        listener.close()
+    mine = [item for item in result['listeners'] if item['port'] == port]
+    # The test's own socket, held by the python process that runs pytest (the module's parent).
+    assert mine and mine[0]['address'] == '127.0.0.1' and mine[0]['processes'], result['listeners']
+    assert result['live_ports'] == [4317, 4318]
+    (tmp_path / 'state').write_text('inactive')
+    assert run_module('host_state', args)['live_ports'] == []
+    assert run_module('host_state', dict(units=[]))['listeners'] == []

@@ -76,13 +76,21 @@ def test_good_settings_have_no_problem():
 
 
 def test_squatters():
-    lines = ['LISTEN 0 4096 *:4317 *:* users:(("otelcol",pid=1,fd=7))',
-             'LISTEN 0 5 0.0.0.0:4318 0.0.0.0:* users:(("python3",pid=9,fd=3))',
-             'LISTEN 0 4096 *:43170 *:*']
-    assert collector_plan.squatters(lines, settings()) == ['LISTEN 0 5 0.0.0.0:4318 0.0.0.0:* users:(("python3",pid=9,fd=3))']
-    unnamed = ['LISTEN 0 4096 *:4317 *:*']
-    assert collector_plan.squatters(unnamed, settings()) == unnamed
-    assert collector_plan.squatters(unnamed + ['live 4317'], settings()) == []
+    listeners = [dict(address='::', port=4317, processes=['otelcol']),
+                 dict(address='0.0.0.0', port=4318, processes=['python3']),
+                 dict(address='::', port=43170, processes=[])]
+    assert collector_plan.squatters(dict(listeners=listeners), settings()) == ['0.0.0.0:4318 held by python3']
+    unnamed = dict(listeners=[dict(address='127.0.0.1', port=4317, processes=[])])
+    assert collector_plan.squatters(unnamed, settings()) == [
+        "127.0.0.1:4317 held by a process the module could not name (another user's)"]
+    assert collector_plan.squatters(dict(unnamed, live_ports=[4317]), settings()) == []
+    shared = dict(listeners=[dict(address='::', port=4317, processes=['otelcol', 'nginx'])])
+    assert collector_plan.squatters(shared, settings()) == ['[::]:4317 held by nginx']
+    # A name is cut at 15 characters, as /proc/PID/comm has it.
+    contrib = dict(listeners=[dict(address='::', port=4317, processes=['otelcol-contrib'])])
+    assert collector_plan.squatters(contrib, settings(distribution='otelcol-contrib-custom')) == []
+    assert collector_plan.squatters(None, settings()) == []
+    assert collector_plan.squatters(dict(listeners=['junk', None], live_ports=['x']), settings()) == []
 
 
 def test_unit_lines():
