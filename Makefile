@@ -7,12 +7,13 @@ ENV := source scripts/env.sh
 # Every Molecule scenario, as role/scenario.
 SCENARIOS := $(patsubst roles/%/molecule.yml,%,$(subst /molecule/,/,$(wildcard roles/*/molecule/*/molecule.yml)))
 
-.PHONY: test setup unit sanity lint ee molecule e2e bench e2e-readme demo demo-down clean help $(addprefix molecule-,$(SCENARIOS))
+.PHONY: test setup unit matrix sanity lint ee molecule e2e bench e2e-readme demo demo-down clean help $(addprefix molecule-,$(SCENARIOS))
 
 help:
 	@echo "make demo      start a local fleet of test hosts and run playbooks/site.yml on it"
 	@echo "make test      everything CI runs: unit tests, ansible-test sanity, ansible-lint, Molecule, e2e"
-	@echo "make unit | sanity | lint | ee | molecule | molecule-<role>/<scenario> | e2e"
+	@echo "make matrix    host-side code against Python 3.8 and the distributions' cryptography (tests/matrix)"
+	@echo "make unit | matrix | sanity | lint | ee | molecule | molecule-<role>/<scenario> | e2e"
 	@echo "make e2e-readme   run the e2e tests and write their matrix into README.md"
 	@echo "make bench     fleet-scale benchmark: ours vs community.crypto vs a floor playbook (not in make test)"
 
@@ -21,12 +22,20 @@ setup:
 
 test: setup
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory unit sanity lint ee molecule e2e; \
+	$(MAKE) --no-print-directory unit matrix sanity lint ee molecule e2e; \
 	echo "make test: all steps passed in $$(( $$(date +%s) - start )) s"
 
 unit:
 	$(ENV); mkdir -p tests/output/junit; \
 	pytest -q -p no:cacheprovider --junitxml=tests/output/junit/unit.xml -o junit_suite_name=unit tests/unit
+
+# Host-side code: the Python 3.8 syntax floor, then the module tests once per managed-host
+# cryptography version (tests/matrix/cryptography.txt), each in its own cached venv.
+matrix:
+	$(ENV); mkdir -p tests/output/junit; \
+	pytest -q -p no:cacheprovider --junitxml=tests/output/junit/python-floor.xml -o junit_suite_name=python-floor \
+	  tests/matrix/test_python_floor.py; \
+	bash tests/matrix/crypto.sh
 
 sanity:
 	bash tests/sanity/run.sh
@@ -47,8 +56,9 @@ $(addprefix molecule-,$(SCENARIOS)): molecule-%:
 	echo "molecule $$role/$$scenario passed in $$(( $$(date +%s) - start )) s"
 
 # pytest over the e2e fleet (tests/e2e/run.sh); JUnit XML in tests/output/junit/e2e.xml.
+# The playbooks run from the collection as a user installs it (tarball, ansible-galaxy install).
 e2e:
-	E2E_JUNIT=tests/output/junit/e2e.xml bash tests/e2e/run.sh
+	E2E_INSTALLED=1 E2E_JUNIT=tests/output/junit/e2e.xml bash tests/e2e/run.sh
 
 e2e-readme: setup
 	bash tests/e2e/run.sh --readme

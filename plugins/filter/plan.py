@@ -11,6 +11,7 @@ __metaclass__ = type
 import base64
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.otlp.tls.plugins.filter.exporter_env import systemd_environment
 from ansible_collections.otlp.tls.plugins.plugin_utils import collector_plan, host_plan
@@ -59,7 +60,9 @@ def collector_coverage(collectors, results, hostvars, check):
     """exporter_plan's ``collectors`` option: what each collector's certificate covers, from the read above
     (``results``) or from what the collector role set in this run. ``check``: the resolved check settings."""
     check = check or {}
-    enabled = bool(collectors) and not (collectors or {}).get('skipped') and bool(check.get('check_collector_certificate'))
+    # boolean(): 'false' from an INI inventory or -e is false.
+    enabled = bool(collectors) and not (collectors or {}).get('skipped') and \
+        boolean(check.get('check_collector_certificate') or False, strict=False)
     if not enabled:
         return dict(check=False)
     path = check.get('collector_certificate')

@@ -14,6 +14,8 @@ __metaclass__ = type
 
 import re
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 ENV_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
 CONTROL = re.compile(r'[\x00-\x1f\x7f]')
 ENDPOINT = re.compile(r'^[^\s:]*:[0-9]{1,5}$')
@@ -49,7 +51,8 @@ def config(settings):
         tls['reload_interval'] = settings['tls_reload_interval']
     if mode == 'mtls':
         tls['client_ca_file'] = directory + '/ca.pem'
-        tls['client_ca_file_reload'] = bool(settings.get('client_ca_file_reload'))
+        # 'false' from an INI inventory or -e is false, not a true non-empty string.
+        tls['client_ca_file_reload'] = boolean(settings.get('client_ca_file_reload') or False, strict=False)
     protocols = {}
     for name in ('grpc', 'http'):
         endpoint = settings.get(name + '_endpoint')

@@ -14,6 +14,9 @@
 # E2E_ROTATION=0, E2E_REVOCATION=0, E2E_BAD=0, E2E_FAULTS=0, E2E_SECRETS=0, E2E_COMPROMISED=0 leave a
 # module out; E2E_KEEP=1 keeps the fleet for a look (podman exec -it otlp-e2e-app-mtls bash) and
 # for the next run, which reuses it; E2E_FRESH=1 makes a new one; E2E_JUNIT=path.
+# E2E_INSTALLED=1 (what `make e2e` sets) installs the collection as a user does: it builds the
+# tarball with `ansible-galaxy collection build`, installs it into an empty collections path, and
+# every playbook of the run (site.yml, rotate.yml, check.yml) comes from that installed copy.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/env.sh"
 cd "$OTLP_TLS_ROOT"
@@ -27,6 +30,21 @@ for spec in check_run:1 matrix:${E2E_MATRIX:-1} name_constraints:${E2E_NAME_CONS
     faults:${E2E_FAULTS:-1} secrets:${E2E_SECRETS:-1} compromised_host:${E2E_COMPROMISED:-1}; do
   [[ ${spec#*:} == 0 ]] || modules+=("tests/e2e/test_${spec%%:*}.py")
 done
+if [[ ${E2E_INSTALLED:-0} == 1 && -z ${E2E_CODE_ROOT:-} ]]; then
+  galaxy=tests/output/galaxy
+  rm -rf "$galaxy"
+  mkdir -p "$galaxy/collections"
+  ansible-galaxy collection build --output-path "$galaxy" . >"$galaxy/build.log"
+  tarball=$(ls "$galaxy"/otlp-tls-*.tar.gz)
+  # Empty collections path, no dependencies to fetch (galaxy.yml has none): only the tarball.
+  ANSIBLE_COLLECTIONS_PATH="$PWD/$galaxy/collections" \
+    ansible-galaxy collection install --offline -p "$galaxy/collections" "$tarball" >"$galaxy/install.log"
+  E2E_CODE_ROOT="$PWD/$galaxy/collections/ansible_collections/otlp/tls"
+  [[ -f $E2E_CODE_ROOT/playbooks/site.yml && -f $E2E_CODE_ROOT/MANIFEST.json ]] || {
+    otlp_log "ERROR: $tarball did not install a collection with playbooks/site.yml"; exit 1; }
+  export E2E_CODE_ROOT
+  otlp_log "e2e: playbooks from the installed $(basename "$tarball") ($(du -k "$tarball" | cut -f1) KiB, $(tar tzf "$tarball" | wc -l) entries) in $E2E_CODE_ROOT"
+fi
 junit=${E2E_JUNIT:-tests/output/junit/e2e.xml}
 mkdir -p "$(dirname "$junit")"
 start=$SECONDS

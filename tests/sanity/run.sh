@@ -39,3 +39,10 @@ cd "$tree"
 git init -q && git add -A
 otlp_log "sanity: ansible-test sanity (python 3.11)"
 "$venv/bin/ansible-test" sanity --python 3.11 --requirements --color no "$@"
+
+# The docs as a docs site (docs.ansible.com style) renders them: every module's, filter's and
+# role's documentation, the changelog, links and markup. ansible-doc comes from the test venv.
+test_venv=$(otlp_venv_dir)
+otlp_log "sanity: antsibull-docs lint-collection-docs"
+PATH="$test_venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$OTLP_TLS_ROOT/.tmp/sanity" \
+  "$test_venv/bin/antsibull-docs" lint-collection-docs --plugin-docs .

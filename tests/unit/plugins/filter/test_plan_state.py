@@ -95,6 +95,9 @@ def test_collectors_to_read_reads_the_collectors_that_said_nothing():
 
 def test_collector_coverage_off_when_the_check_is():
     assert collector_coverage(COLLECTORS, [], hostvars(), {'check_collector_certificate': False}) == dict(check=False)
+    # The string from an INI inventory or -e: false, not a true non-empty string.
+    for off in ('false', 'no', '0', '', None):
+        assert collector_coverage(COLLECTORS, [], hostvars(), {'check_collector_certificate': off}) == dict(check=False)
     assert collector_coverage({'skipped': True}, [], hostvars(), {'check_collector_certificate': True}) == dict(check=False)
     hv = hostvars(c1={'__otlp_tls_collector_covers': SERVED}, c2={})
     out = collector_coverage(COLLECTORS, [], hv, {'check_collector_certificate': True, 'collector_certificate': '/p',

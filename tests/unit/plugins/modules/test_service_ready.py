@@ -92,7 +92,9 @@ def test_waits_for_a_unit_that_is_still_activating(state, tmp_path):
         thread.join()
         sock.close()
     assert not result.get('failed'), result
-    assert result['waited'] >= 0.9
+    # Success means it waited: the port only listens once the unit is active. No lower bound on
+    # the seconds, as the module may start late on a loaded machine.
+    assert result['active_state'] == 'active' and result['waited'] > 0
 
 
 def test_a_malformed_endpoint_is_named(state):

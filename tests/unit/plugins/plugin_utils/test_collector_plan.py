@@ -37,6 +37,14 @@ def test_mtls_receivers_and_the_users_sections_in_order():
     assert config['service'] == {'pipelines': BASE['pipelines'], 'extensions': ['health_check']}
 
 
+@pytest.mark.parametrize('given, reload', [(True, True), ('true', True), ('yes', True), (False, False),
+                                           ('false', False), ('no', False), ('', False), (None, False)])
+def test_client_ca_file_reload_reads_strings_as_ansible_does(given, reload):
+    """'false' from an INI inventory or -e is false (bool('false') would be true)."""
+    tls = collector_plan.config(settings(client_ca_file_reload=given))['receivers']['otlp']['protocols']['grpc']['tls']
+    assert tls['client_ca_file_reload'] is reload
+
+
 def test_tls_none_and_extra_config_merged_recursively():
     config = collector_plan.config(settings(tls_mode='none', http_endpoint='', grpc_max_connection_age='',
                                             extra_config={'service': {'telemetry': {'logs': {'level': 'debug'}}},
