@@ -70,17 +70,12 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-sha256:
-  description: SHA-256 of O(content).
-  returned: always
-  type: str
 validated:
   description: Whether O(validate) ran and accepted the new content (false when nothing was written).
   returned: always
   type: bool
 '''
 
-import hashlib
 import shlex
 
 from ansible.module_utils.common.text.converters import to_bytes
@@ -105,8 +100,9 @@ def run(module):
 
     changed = write_file(module, params['path'], to_bytes(params['content']), params['owner'], params['group'],
                          params['mode'], check if params['validate'] else None)
-    return dict(changed=changed, sha256=hashlib.sha256(to_bytes(params['content'])).hexdigest(),
-                validated=bool(validated))
+    # No digest of the content: it may hold credentials, and an unsalted hash of a known template
+    # would let a reader of the output try values for them.
+    return dict(changed=changed, validated=bool(validated))
 
 
 def main():

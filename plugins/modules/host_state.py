@@ -388,9 +388,10 @@ def read_listeners(proc='/proc'):
             if inode in sockets:
                 if name is None:
                     try:
-                        with open(os.path.join(proc, pid, 'comm')) as handle:
-                            name = handle.read().strip()
-                    except (IOError, OSError):
+                        # Bytes: any user may name a process with bytes that are not UTF-8.
+                        with open(os.path.join(proc, pid, 'comm'), 'rb') as handle:
+                            name = to_text(handle.read(), errors='surrogate_or_replace').strip()
+                    except (IOError, OSError, ValueError):
                         name = ''
                 if name and name not in sockets[inode]['processes']:
                     sockets[inode]['processes'].append(name)

@@ -70,3 +70,24 @@ def test_listeners_name_their_process_and_live_ports_need_an_active_unit(tmp_pat
     (tmp_path / 'state').write_text('inactive')
     assert run_module('host_state', args)['live_ports'] == []
     assert run_module('host_state', dict(units=[]))['listeners'] == []
+
+
+def test_a_process_name_that_is_not_utf8_does_not_break_the_read():
+    """Any local user may rename a process to bytes that are not UTF-8 and listen on a port."""
+    import subprocess
+    import sys
+    child = subprocess.Popen([sys.executable, '-c', (
+        'import socket, sys\n'
+        'open("/proc/self/comm", "wb").write(b"\\xff\\xfeodd")\n'
+        's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)\n'
+        'print(s.getsockname()[1], flush=True); sys.stdin.read()\n')],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        port = int(child.stdout.readline())
+        result = run_module('host_state', dict(listeners=True))
+    finally:
+        child.stdin.close()
+        child.wait()
+    assert not result.get('failed'), result
+    mine = [item for item in result['listeners'] if item['port'] == port]
+    assert mine and mine[0]['processes'] and mine[0]['processes'][0].endswith('odd'), result['listeners']
