@@ -20,7 +20,7 @@ description:
   - The content is never shown, not in the result, nor in C(--diff), nor at C(-vvv), because a service's config may
     hold credentials. The result gives the SHA-256 of the content instead, to compare with M(otlp.tls.host_state).
   - One remote call, where a C(template) task takes three (stat, transfer, copy).
-version_added: 0.9.0
+version_added: 0.3.0
 extends_documentation_fragment:
   - otlp.tls.common.files
 attributes:

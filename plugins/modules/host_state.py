@@ -76,14 +76,14 @@ options:
         C(CAP_SYS_PTRACE), in a container say).
     type: bool
     default: false
-    version_added: 0.9.0
+    version_added: 0.3.0
   live_config:
     description:
       - When the unit O(live_config.unit) is active, the ports of the C(endpoint:) lines of its config O(live_config.path)
         (only the port numbers are returned, nothing else of the file). Tells the ports a running collector holds
         even when its process shows without a name.
     type: dict
-    version_added: 0.9.0
+    version_added: 0.3.0
     suboptions:
       unit:
         description: The unit (it must be in O(units) too).
@@ -100,19 +100,19 @@ options:
     type: list
     elements: path
     default: []
-    version_added: 0.9.0
+    version_added: 0.3.0
   users:
     description: Local users to look up (for example a service's user, created only when missing or different).
     type: list
     elements: str
     default: []
-    version_added: 0.9.0
+    version_added: 0.3.0
   groups:
     description: Local groups to look up.
     type: list
     elements: str
     default: []
-    version_added: 0.9.0
+    version_added: 0.3.0
   secret_files:
     description: Files whose content is secret; returned as an HMAC under O(digest_key).
     type: list

@@ -18,7 +18,7 @@ description:
     starting), so a collector that exits on a bad certificate or a taken port is reported in seconds, not after the
     timeout.
   - One call does what a C(wait_for) per port and a C(systemctl is-active) would do in several.
-version_added: 0.9.0
+version_added: 0.3.0
 attributes:
   platform:
     description: Target OS/families that can be operated against.

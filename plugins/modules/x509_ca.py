@@ -42,7 +42,7 @@ options:
         or enter it), before anything is read or written there. Missing parents are made C(0755).
     type: bool
     default: false
-    version_added: 0.9.0
+    version_added: 0.3.0
   private_key_passphrase:
     description: Passphrase that encrypts the CA private key.
     type: str

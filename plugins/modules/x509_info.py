@@ -55,7 +55,7 @@ options:
         RV(problems).
       - Checked with C(runuser), so the module must run as root for it (C(become)).
     type: str
-    version_added: 0.9.0
+    version_added: 0.3.0
 author:
   - otlp.tls maintainers (@otlp-tls)
 '''
