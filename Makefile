@@ -12,7 +12,7 @@ SCENARIOS := $(patsubst roles/%/molecule.yml,%,$(subst /molecule/,/,$(wildcard r
 help:
 	@echo "make demo      start a local fleet of test hosts and run playbooks/site.yml on it"
 	@echo "make test      everything CI runs: unit tests, ansible-test sanity, ansible-lint, Molecule, e2e"
-	@echo "make matrix    host-side code against Python 3.8 and the distributions' cryptography (tests/matrix)"
+	@echo "make matrix    Python 3.8 floor, the distributions' cryptography, every ansible-core from 2.16 (tests/matrix)"
 	@echo "make unit | matrix | sanity | lint | ee | molecule | molecule-<role>/<scenario> | e2e"
 	@echo "make e2e-readme   run the e2e tests and write their matrix into README.md"
 	@echo "make bench     fleet-scale benchmark: ours vs community.crypto vs a floor playbook (not in make test)"
@@ -29,13 +29,17 @@ unit:
 	$(ENV); mkdir -p tests/output/junit; \
 	pytest -q -p no:cacheprovider --junitxml=tests/output/junit/unit.xml -o junit_suite_name=unit tests/unit
 
-# Host-side code: the Python 3.8 syntax floor, then the module tests once per managed-host
-# cryptography version (tests/matrix/cryptography.txt), each in its own cached venv.
+# The support matrix (tests/matrix): the Python 3.8 syntax floor of host-side code; the module
+# tests once per managed-host cryptography version and the unit tests once per ansible-core
+# minor version, each in its own cached venv, two at a time (tests/matrix/cells.sh); then one
+# real converge, with idempotence, per ansible-core version on hosts of Debian 11, 12 and 13.
 matrix:
 	$(ENV); mkdir -p tests/output/junit; \
 	pytest -q -p no:cacheprovider --junitxml=tests/output/junit/python-floor.xml -o junit_suite_name=python-floor \
 	  tests/matrix/test_python_floor.py; \
-	bash tests/matrix/crypto.sh
+	bash tests/matrix/cells.sh; \
+	pytest -q -p no:cacheprovider -ra --junitxml=tests/output/junit/ansible-core-converge.xml \
+	  -o junit_suite_name=ansible-core-converge tests/matrix/test_ansible_core.py
 
 sanity:
 	bash tests/sanity/run.sh

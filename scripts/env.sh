@@ -29,9 +29,12 @@ export CONTAINERS_CONF
 ANSIBLE_COLLECTIONS_PATH="$OTLP_TLS_ROOT/.tmp/collections:$(otlp_collections_dir)"
 export ANSIBLE_COLLECTIONS_PATH
 
-# Image for molecule platforms (.config/molecule/config.yml reads it).
+# Images for molecule platforms and fleets (.config/molecule/config.yml reads them):
+# bookworm by default, OTLP_TLS_TEST_IMAGE_BULLSEYE / _TRIXIE for the other releases.
 OTLP_TLS_TEST_IMAGE="$(otlp_image)"
-export OTLP_TLS_TEST_IMAGE
+OTLP_TLS_TEST_IMAGE_BULLSEYE="$(otlp_image bullseye)"
+OTLP_TLS_TEST_IMAGE_TRIXIE="$(otlp_image trixie)"
+export OTLP_TLS_TEST_IMAGE OTLP_TLS_TEST_IMAGE_BULLSEYE OTLP_TLS_TEST_IMAGE_TRIXIE
 
 # The real collector (release-style archive + checksum, installed by the role's "file"
 # method like an air-gapped user's) and telemetrygen, built by scripts/setup.sh.
@@ -61,7 +64,7 @@ unset _otlp_missing
 # Executed instead of sourced: print the variables for `eval` in any shell.
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   for _v in OTLP_TLS_ROOT OTLP_TLS_CACHE VIRTUAL_ENV PATH CONTAINERS_CONF \
-    ANSIBLE_COLLECTIONS_PATH OTLP_TLS_TEST_IMAGE OTLP_TLS_COLLECTOR_BIN OTLP_TLS_TELEMETRYGEN \
+    ANSIBLE_COLLECTIONS_PATH OTLP_TLS_TEST_IMAGE OTLP_TLS_TEST_IMAGE_BULLSEYE OTLP_TLS_TEST_IMAGE_TRIXIE OTLP_TLS_COLLECTOR_BIN OTLP_TLS_TELEMETRYGEN \
     ANSIBLE_FORCE_COLOR ANSIBLE_NOCOLOR PY_COLORS NO_COLOR; do
     [[ -n "${!_v+x}" ]] && printf 'export %s=%q\n' "$_v" "${!_v}"
   done

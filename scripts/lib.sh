@@ -44,15 +44,33 @@ otlp_collections_dir() {
   echo "$OTLP_TLS_CACHE/collections-$(otlp_hash "$OTLP_TLS_ROOT/requirements/collections.txt")"
 }
 
-# The test-host image tag covers the build script and its package list:
-# changing either builds a new image under a new tag.
-otlp_image_tag() {
-  otlp_hash "$OTLP_TLS_ROOT/tests/hosts/build-image.sh" \
-    "$OTLP_TLS_ROOT/tests/hosts/image-packages.txt"
+# Debian releases the test hosts are built from: bookworm is the default host of every
+# fleet; bullseye and trixie hosts join the Molecule scenarios and the e2e fleet (issue 18).
+OTLP_TLS_SUITES="bookworm bullseye trixie"
+
+# The test-host image tag covers the build script, its package list and the suite:
+# changing any of them builds a new image under a new tag.
+otlp_image_tag() { # otlp_image_tag [SUITE]
+  { echo "${1:-bookworm}"; cat "$OTLP_TLS_ROOT/tests/hosts/build-image.sh" \
+    "$OTLP_TLS_ROOT/tests/hosts/image-packages.txt"; } | otlp_hash -
 }
 
-otlp_image() {
-  echo "$OTLP_TLS_IMAGE_REPO:$(otlp_image_tag)"
+# localhost/otlp-tls-testhost:<hash> for bookworm, localhost/otlp-tls-testhost-<suite>:<hash>
+# for the others.
+otlp_image() { # otlp_image [SUITE]
+  local suite=${1:-bookworm} repo=$OTLP_TLS_IMAGE_REPO
+  [[ $suite == bookworm ]] || repo+="-$suite"
+  echo "$repo:$(otlp_image_tag "$suite")"
+}
+
+# Extra `podman run` arguments a release's test host needs to behave as it does on a VM:
+# systemd 257 (trixie) keeps CAP_SYS_ADMIN while it applies a unit's sandboxing (seccomp
+# filters, ProtectClock=, PrivateDevices=, ...) for a non-root User=, and fails the start
+# with 217/USER when its PID 1 lacks it, as a podman container's does by default.
+otlp_image_run_args() { # otlp_image_run_args [SUITE]
+  case ${1:-bookworm} in
+    trixie) echo "--cap-add SYS_ADMIN" ;;
+  esac
 }
 
 otlp_containers_conf() {

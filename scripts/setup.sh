@@ -8,7 +8,7 @@
 #   c) collections from the PyPI "ansible" wheel        -> $CACHE/collections-<hash>
 #   d) <repo>/.tmp/collections/ansible_collections/otlp/tls -> repo root
 #   e) containers.conf for podman (runc, ulimits)       -> $CACHE/containers.conf
-#   f) test-host image                                  -> localhost/otlp-tls-testhost:<hash>
+#   f) test-host images: Debian bookworm, bullseye, trixie -> localhost/otlp-tls-testhost[-<suite>]:<hash>
 #   g) OpenTelemetry Collector (OCB) and telemetrygen   -> $CACHE/collector-<hash>, telemetrygen-<hash>
 #
 # $CACHE is ${XDG_CACHE_HOME:-$HOME/.cache}/otlp-tls, shared by all clones on
@@ -187,7 +187,17 @@ go_binary() {
 }
 collector() { go_binary "$OTLP_TLS_ROOT/tests/collector/build.sh"; }
 telemetrygen() { go_binary "$OTLP_TLS_ROOT/tests/collector/telemetrygen.sh"; }
-image() { run_script "$OTLP_TLS_ROOT/tests/hosts/build-image.sh"; }
+image() {
+  local suite skipped=0
+  for suite in $OTLP_TLS_SUITES; do
+    result=
+    run_script "$OTLP_TLS_ROOT/tests/hosts/build-image.sh" --suite "$suite"
+    [[ $result == skipped ]] && skipped=$((skipped + 1))
+  done
+  result=
+  [[ $skipped == "$(wc -w <<<"$OTLP_TLS_SUITES")" ]] && result=skipped
+  return 0
+}
 
 t_all=$SECONDS
 step host-packages host_packages

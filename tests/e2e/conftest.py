@@ -50,8 +50,8 @@ def pytest_configure(config):
 # The order that moves the fleet least: the matrix on the freshly converged fleet, the modules
 # that keep the fleet on its own CA, then the two that move it to a CA of their own. Each module
 # also runs alone, or in another order (fleetlib.ensure_default converges the fleet back).
-ORDER = ['test_check_run', 'test_matrix', 'test_name_constraints', 'test_rotation', 'test_revocation',
-         'test_bad_inputs', 'test_faults', 'test_secrets', 'test_compromised_host']
+ORDER = ['test_check_run', 'test_runtimes', 'test_matrix', 'test_name_constraints', 'test_rotation',
+         'test_revocation', 'test_bad_inputs', 'test_faults', 'test_secrets', 'test_compromised_host']
 
 
 def pytest_collection_modifyitems(session, config, items):  # pylint: disable=unused-argument
@@ -90,8 +90,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # pylint: di
         return
     with open(results) as handle:
         seen = json.load(handle)
-    table, _ok = matrix_table.render(seen, fleetlib.languages())
-    complete = matrix_table.complete(seen, fleetlib.languages())
+    table, _ok = matrix_table.render(seen, fleetlib.languages(), fleetlib.unsupported())
+    complete = matrix_table.complete(seen, fleetlib.languages(), fleetlib.unsupported())
     terminalreporter.write_sep('=', 'e2e matrix (real SDK apps)' + ('' if complete else ', the selected cells only'))
     if complete:
         for line in table.splitlines():

@@ -3,7 +3,10 @@
 """The e2e fleet, for the pytest modules of tests/e2e (fixtures in conftest.py).
 
 The fleet ``otlp-e2e`` (E2E_FLEET) has two collectors (mTLS and server TLS only) and one app
-host for each, running every language's real SDK app over gRPC and HTTP/protobuf. Bash does
+host for each, running every language's real SDK app over gRPC and HTTP/protobuf. The hosts
+mix Debian releases (RELEASES): app-tls runs trixie (13), app-bullseye a third app host on
+bullseye (11, mTLS) with the languages whose SDK runs on that release's own runtime
+(e2e_runtime_unsupported in vars.yml; tests/e2e/test_runtimes.py checks that list). Bash does
 the set-up only: tests/hosts/fleet.sh (containers, network, inventory, ansible.cfg) and
 tests/e2e/apps/*/build.sh (the app builds). Everything else is here:
 
@@ -39,10 +42,15 @@ WORK = os.path.join(ROOT, '.tmp', 'e2e')
 CA_DIR = os.path.join(WORK, 'ca')
 STATE = os.path.join(WORK, 'fleet.json')
 COLLECTORS = ['collector-mtls', 'collector-tls']
-APPS = ['app-mtls', 'app-tls']
+APPS = ['app-mtls', 'app-tls', 'app-bullseye']
 HOSTS = COLLECTORS + APPS
 GROUPS = {'collector-mtls': 'otlp_collectors', 'collector-tls': 'otlp_collectors',
-          'app-mtls': 'otlp_apps', 'app-tls': 'otlp_apps'}
+          'app-mtls': 'otlp_apps', 'app-tls': 'otlp_apps', 'app-bullseye': 'otlp_apps'}
+# The Debian release of each host (tests/hosts/build-image.sh --suite); the rest run bookworm.
+RELEASES = {'app-tls': 'trixie', 'app-bullseye': 'bullseye'}
+# The Python app bundle's target per release other than bookworm (its python3 as major.minor;
+# bookworm's 3.11 is the build's default): python-<release>.tar.gz, E2E_APP_PYTHON_<RELEASE>.
+PYTHON_TARGETS = {'trixie': '3.13'}
 ALL_LANGUAGES = ['python', 'go', 'java', 'nodejs']
 PROTOCOLS = ['grpc', 'http']
 MODES = ['mtls', 'tls']
@@ -56,6 +64,29 @@ MANAGED_ROOTS = ['/etc/otlp-tls', '/etc/otelcol', '/opt/otlp-tls']
 
 def languages():
     return (os.environ.get('E2E_LANGUAGES') or ' '.join(ALL_LANGUAGES)).split()
+
+
+def release(host):
+    return RELEASES.get(host, 'bookworm')
+
+
+def unsupported():
+    """release -> {language: why}: the SDKs that can not run on that release's own runtime
+    (e2e_runtime_unsupported in vars.yml, which the playbooks read too)."""
+    import yaml
+    with open(os.path.join(HERE, 'vars.yml')) as handle:
+        return yaml.safe_load(handle).get('e2e_runtime_unsupported') or {}
+
+
+def host_languages(host):
+    """The languages whose apps run on an app host: the selected ones its release supports."""
+    skip = unsupported().get(release(host)) or {}
+    return [language for language in languages() if language not in skip]
+
+
+def cell_suffix(host):
+    """The last part of an app host's cells and service names: mtls, tls, bullseye."""
+    return host[len('app-'):]
 
 
 LOGGERS = []  # conftest.py adds one that writes past pytest's output capture
@@ -129,6 +160,9 @@ class Fleet(object):
                 env.get('ANSIBLE_COLLECTIONS_PATH', '')
         for language in self.languages:
             env['E2E_APP_' + language.upper()] = os.path.join(self.work, 'bundles', language + '.tar.gz')
+        if 'python' in self.languages:
+            for rel in PYTHON_TARGETS:
+                env['E2E_APP_PYTHON_' + rel.upper()] = os.path.join(self.work, 'bundles', 'python-%s.tar.gz' % rel)
         env.update(more)
         return env
 
@@ -253,7 +287,7 @@ class Fleet(object):
 
     def units(self, host):
         """The e2e app units of an app host (from otlp_tls_exporter_apps in vars.yml)."""
-        return ['e2e-%s-%s' % (language, protocol) for language in self.languages for protocol in PROTOCOLS] \
+        return ['e2e-%s-%s' % (language, protocol) for language in host_languages(host) for protocol in PROTOCOLS] \
             if host in self.apps else []
 
     def snapshot(self, ca_dir=None):
@@ -363,12 +397,17 @@ def build_bundles(fleet):
     bundles = os.path.join(fleet.work, 'bundles')
     os.makedirs(bundles, exist_ok=True)
     builds = {}
-    for language in fleet.languages:
+    wanted = [(language, language, {}) for language in fleet.languages]
+    if 'python' in fleet.languages:  # one Python bundle per release's python3 (.tar.gz per release)
+        wanted += [('python-' + rel, 'python', {'E2E_PYTHON_TARGET': target})
+                   for rel, target in sorted(PYTHON_TARGETS.items())]
+    for name, language, more in wanted:
         script = os.path.join(HERE, 'apps', 'node' if language == 'nodejs' else language, 'build.sh')
-        proc = subprocess.run(['bash', script], stdout=subprocess.PIPE, timeout=3600, check=True)
+        proc = subprocess.run(['bash', script], stdout=subprocess.PIPE, timeout=3600, check=True,
+                              env=dict(os.environ, **more))
         directory = proc.stdout.decode().strip().splitlines()[-1]
-        builds[language] = directory
-        target = os.path.join(bundles, language + '.tar.gz')
+        builds[name] = directory
+        target = os.path.join(bundles, name + '.tar.gz')
         source = target + '.from'
         if os.path.exists(target) and os.path.exists(source) and open(source).read() == directory:
             continue
@@ -435,7 +474,8 @@ def ensure_up(fleet):
                 os.remove(path)
     os.makedirs(os.path.join(fleet.work, 'results'))
     subprocess.run(['bash', os.path.join(ROOT, 'tests', 'hosts', 'fleet.sh'), 'up', fleet.name, fleet.work]
-                   + ['%s:%s' % (host, GROUPS[host]) for host in fleet.hosts], check=True)
+                   + ['%s:%s%s' % (host, GROUPS[host], '@' + RELEASES[host] if host in RELEASES else '')
+                      for host in fleet.hosts], check=True)
     out = fleet.out_dir('setup')
     fleet.play_ok('tests/e2e/prepare.yml', log=os.path.join(out, 'prepare.log'))
     # A check run on the fresh fleet must succeed and write nothing, anywhere

@@ -18,9 +18,13 @@ import os
 import re
 import sys
 
+import fleetlib
+
 LANGUAGES = [('python', 'Python (opentelemetry-sdk)'), ('go', 'Go (otel SDK, autoexport)'),
              ('java', 'Java (javaagent)'), ('nodejs', 'Node.js (sdk-node)')]
 COLUMNS = [('grpc', 'mtls'), ('http', 'mtls'), ('grpc', 'tls'), ('http', 'tls')]
+# The Debian 11 app host (mTLS): the languages whose SDK runs on its own runtimes.
+BULLSEYE = [('grpc', 'bullseye'), ('http', 'bullseye')]
 NEGATIVES = [('neg-no-certificate', 'no client certificate'), ('neg-other-ca', 'certificate from another CA'),
              ('neg-expired', 'expired certificate from the fleet CA')]
 EXPECTED = 20
@@ -31,9 +35,12 @@ def load(path):
         return {service: tuple(counts) for service, counts in json.load(handle).items()}
 
 
-def complete(seen, languages):
+def complete(seen, languages, unsupported=None):
     """Whether every cell of ``languages`` and every refused client has a result."""
+    skip = (unsupported or {}).get('bullseye') or {}
     services = ['%s-%s-%s' % (language, protocol, mode) for language in languages for protocol, mode in COLUMNS]
+    services += ['%s-%s-%s' % (language, protocol, host) for language in languages if language not in skip
+                 for protocol, host in BULLSEYE]
     return all(service in seen for service in services + [name for name, _title in NEGATIVES])
 
 
@@ -46,18 +53,34 @@ def write_readme(table, readme):
         handle.write(text)
 
 
-def render(seen, languages):
+def cell(seen, service):
+    spans, distinct, _highest = seen.get(service, (0, 0, 0))
+    passed = distinct == EXPECTED
+    return passed, 'pass (%d/%d spans)' % (distinct, EXPECTED) if passed else 'FAIL (%d/%d)' % (distinct, EXPECTED)
+
+
+def render(seen, languages, unsupported=None):
+    """The README's tables; ``unsupported``: e2e_runtime_unsupported of vars.yml."""
     ok = True
-    lines = ['| SDK | gRPC, mTLS | HTTP/protobuf, mTLS | gRPC, TLS | HTTP/protobuf, TLS |', '|---|---|---|---|---|']
+    skip = (unsupported or {}).get('bullseye') or {}
+    lines = ['| SDK | gRPC, mTLS (Debian 12) | HTTP/protobuf, mTLS (Debian 12) | gRPC, TLS (Debian 13) '
+             '| HTTP/protobuf, TLS (Debian 13) | gRPC, mTLS (Debian 11) | HTTP/protobuf, mTLS (Debian 11) |',
+             '|---|---|---|---|---|---|---|']
     for language, title in LANGUAGES:
         if language not in languages:
             continue
         cells = []
         for protocol, mode in COLUMNS:
-            spans, distinct, _highest = seen.get('%s-%s-%s' % (language, protocol, mode), (0, 0, 0))
-            passed = distinct == EXPECTED
+            passed, text = cell(seen, '%s-%s-%s' % (language, protocol, mode))
             ok &= passed
-            cells.append('pass (%d/%d spans)' % (distinct, EXPECTED) if passed else 'FAIL (%d/%d)' % (distinct, EXPECTED))
+            cells.append(text)
+        for protocol, host in BULLSEYE:
+            if language in skip:
+                cells.append('not run: %s' % skip[language])
+                continue
+            passed, text = cell(seen, '%s-%s-%s' % (language, protocol, host))
+            ok &= passed
+            cells.append(text)
         lines.append('| %s | %s |' % (title, ' | '.join(cells)))
     lines.append('')
     lines.append('| refused by the mTLS collector (real Go SDK client) | spans recorded |')
@@ -71,7 +94,7 @@ def render(seen, languages):
 
 def main():
     languages = (os.environ.get('E2E_LANGUAGES') or 'python go java nodejs').split()
-    table, ok = render(load(sys.argv[1]), languages)
+    table, ok = render(load(sys.argv[1]), languages, fleetlib.unsupported())
     print(table)
     if len(sys.argv) > 2:
         write_readme(table, sys.argv[2])

@@ -25,7 +25,7 @@ args=()
 if [[ ${1:-} == --readme ]]; then args+=(--e2e-readme); shift; fi
 # The modules, in the order that moves the fleet least (conftest.py sorts them so too).
 modules=()
-for spec in check_run:1 matrix:${E2E_MATRIX:-1} name_constraints:${E2E_NAME_CONSTRAINTS:-1} \
+for spec in check_run:1 runtimes:1 matrix:${E2E_MATRIX:-1} name_constraints:${E2E_NAME_CONSTRAINTS:-1} \
     rotation:${E2E_ROTATION:-1} revocation:${E2E_REVOCATION:-1} bad_inputs:${E2E_BAD:-1} \
     faults:${E2E_FAULTS:-1} secrets:${E2E_SECRETS:-1} compromised_host:${E2E_COMPROMISED:-1}; do
   [[ ${spec#*:} == 0 ]] || modules+=("tests/e2e/test_${spec%%:*}.py")

@@ -33,7 +33,7 @@ ROOT = fleetlib.ROOT
 FLEET = fleetlib.FLEET
 OUT = os.path.join(fleetlib.WORK, 'compromised')
 HOST = 'app-mtls'
-HONEST = ['collector-mtls', 'collector-tls', 'app-tls']
+HONEST = [host for host in fleetlib.HOSTS if host != HOST]
 PASSPHRASE = 'e2e-' + secrets.token_hex(12)
 CA_DIR = os.path.join(OUT, 'ca')
 FORGE = os.path.join(os.path.dirname(__file__), 'compromised')

@@ -27,7 +27,7 @@ import pytest
 import fleetlib
 
 VICTIM = 'app-tls'
-OTHERS = ['collector-mtls', 'collector-tls', 'app-mtls']
+OTHERS = [host for host in fleetlib.HOSTS if host != VICTIM]
 
 
 def say(out, text):

@@ -2,12 +2,15 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The language x protocol x TLS matrix: real SDK apps (Python, Go, Java, Node.js) as systemd
 units, configured only by the exporter role's drop-ins, send 20 numbered spans each over gRPC
-and HTTP/protobuf to the real collector, with mTLS and with server TLS; clients without a
-certificate, with another CA's or with an expired one are refused by the mTLS collector.
+and HTTP/protobuf to the real collector, with mTLS (app-mtls, Debian 12) and with server TLS
+(app-tls, Debian 13), and with mTLS from Debian 11 (app-bullseye) in the languages its runtimes
+support; clients without a certificate, with another CA's or with an expired one are refused by
+the mTLS collector.
 
 One test per cell and per refused client:
 
     pytest tests/e2e/test_matrix.py -k "java and grpc and mtls"
+    pytest tests/e2e/test_matrix.py -k bullseye
     pytest tests/e2e/test_matrix.py -k "refused and expired"
 
 Only the selected cells' apps are started (each a fresh run: its spans are told apart from
@@ -30,8 +33,11 @@ import fleetlib
 
 EXPECTED = 20
 WAIT = 90  # seconds for every app's spans to arrive (verify.yml waited 45 x 2 s)
-CELLS = ['%s-%s-%s' % (language, protocol, mode)
-         for language in fleetlib.languages() for mode in fleetlib.MODES for protocol in fleetlib.PROTOCOLS]
+# language-protocol-host: app-mtls and app-tls give the mtls and tls cells (bookworm and trixie),
+# app-bullseye the bullseye cells (mTLS) of the languages that run there.
+CELLS = ['%s-%s-%s' % (language, protocol, fleetlib.cell_suffix(host))
+         for language in fleetlib.languages() for host in fleetlib.APPS
+         if language in fleetlib.host_languages(host) for protocol in fleetlib.PROTOCOLS]
 NEG_DIR = '/root/e2e-negative'
 NEGATIVES = {
     'no-certificate': {},

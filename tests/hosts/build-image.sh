@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Build the test-host image: Debian bookworm with systemd as PID 1, python3
-# and python3-cryptography, imported into podman as
-#   localhost/otlp-tls-testhost:<hash>   (and :latest)
-# where <hash> covers this script and tests/hosts/image-packages.txt.
+# Build a test-host image: Debian (bookworm by default; bullseye and trixie for the
+# support matrix) with systemd as PID 1, python3 and python3-cryptography, imported
+# into podman as
+#   localhost/otlp-tls-testhost:<hash>            (bookworm; and :latest)
+#   localhost/otlp-tls-testhost-<suite>:<hash>    (the others; and :latest)
+# where <hash> covers the suite, this script and tests/hosts/image-packages.txt.
 #
 # Why built here and not pulled: no container registry is reachable from
 # these machines, only Debian's package mirror. So the rootfs comes from
@@ -10,7 +12,7 @@
 # time, never written into the repo), and `podman import` turns it into an
 # image.
 #
-# Usage: tests/hosts/build-image.sh [--force]
+# Usage: tests/hosts/build-image.sh [--suite bookworm|bullseye|trixie] [--force]
 #   Skips the build when the hashed tag already exists (unless --force).
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -19,10 +21,21 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 
 SUITE=bookworm
-image="$(otlp_image)"
-latest="$OTLP_TLS_IMAGE_REPO:latest"
 force=0
-[[ "${1:-}" == --force ]] && force=1
+while (($#)); do
+  case $1 in
+    --force) force=1 ;;
+    --suite) SUITE=${2:?--suite needs a Debian codename}; shift ;;
+    *) echo "usage: $0 [--suite bookworm|bullseye|trixie] [--force]" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [[ " $OTLP_TLS_SUITES " != *" $SUITE "* ]]; then
+  echo "build-image.sh: unknown suite '$SUITE'; use one of: $OTLP_TLS_SUITES" >&2
+  exit 2
+fi
+image="$(otlp_image "$SUITE")"
+latest="${image%:*}:latest"
 
 # Use the same podman configuration as the tests (runtime, ulimits).
 if [[ -f "$(otlp_containers_conf)" ]]; then
@@ -33,7 +46,7 @@ fi
 mkdir -p "$OTLP_TLS_CACHE"
 # Two setups racing (e.g. a developer and CI on one machine) would both spend
 # a minute building the same image; serialise them instead.
-exec 9>"$OTLP_TLS_CACHE/.build-image.lock"
+exec 9>"$OTLP_TLS_CACHE/.build-image-$SUITE.lock"
 flock 9
 
 if ((!force)) && podman image exists "$image"; then
@@ -96,7 +109,7 @@ printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
 chmod 0755 "$rootfs/usr/sbin/policy-rc.d"
 
 # Same sources as the host (updates + security too), so test hosts get the
-# current bookworm point release and apt works inside them if a test needs it.
+# current point release of the suite and apt works inside them if a test needs it.
 {
   printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\n' "$mirror" "$SUITE" "$SUITE"
   printf 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n'
@@ -160,7 +173,7 @@ tar --numeric-owner --xattrs -C "$rootfs" \
     --change 'CMD ["/sbin/init"]' \
     --change 'STOPSIGNAL SIGRTMIN+3' \
     --change 'ENV container=podman' \
-    --message "otlp.tls test host ($SUITE, $(otlp_image_tag))" \
+    --message "otlp.tls test host ($SUITE, $(otlp_image_tag "$SUITE"))" \
     - "$image" >/dev/null
 podman tag "$image" "$latest"
 otlp_log "built $image in $((SECONDS - start)) s"

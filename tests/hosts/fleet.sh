@@ -2,15 +2,17 @@
 # A local fleet of systemd test hosts (podman containers on their own network) and an
 # Ansible inventory for it. Used by the demo and the benchmarks; Molecule has its own.
 #
-#   tests/hosts/fleet.sh up   NAME DIR host:group[,group] ...   # start, wait for systemd, write DIR/inventory.yml
+#   tests/hosts/fleet.sh up   NAME DIR host:group[,group][@suite] ...   # start, wait for systemd, write DIR/inventory.yml
 #   tests/hosts/fleet.sh down NAME                              # remove the containers and the network
 #
 # Containers are called NAME-<host>, live on network NAME and resolve each other by
-# their short host name. Needs `source scripts/env.sh` (image, CONTAINERS_CONF).
+# their short host name. A host runs Debian bookworm, or the release named by @suite
+# (bullseye, trixie: tests/hosts/build-image.sh --suite). Needs `source scripts/env.sh`
+# (images, CONTAINERS_CONF).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 
-usage() { sed -n '2,9p' "$0" >&2; exit 2; }
+usage() { sed -n '2,11p' "$0" >&2; exit 2; }
 [[ $# -ge 2 ]] || usage
 action=$1 name=$2
 shift 2
@@ -30,14 +32,21 @@ up() {
   mkdir -p "$1" && dir=$(cd "$1" && pwd)
   shift
   podman network exists "$name" || podman network create "$name" >/dev/null
-  local spec host groups started=()
+  local spec host groups suite started=()
   for spec in "$@"; do
-    host=${spec%%:*}
+    host=${spec%%:*} image=${OTLP_TLS_TEST_IMAGE} suite=bookworm
+    if [[ $spec == *@* ]]; then
+      suite=${spec##*@}
+      image=$(otlp_image "$suite")
+      podman image exists "$image" || {
+        echo "fleet $name: no image $image for $host; run: bash tests/hosts/build-image.sh --suite $suite" >&2; exit 1; }
+    fi
     if [[ $(podman inspect -f '{{.State.Running}}' "$name-$host" 2>/dev/null) != true ]]; then
       podman rm -f "$name-$host" >/dev/null 2>&1 || true
       # --hostname and --network-alias make the short name resolve on the fleet network.
+      # shellcheck disable=SC2046 # otlp_image_run_args prints separate arguments
       podman run -d --name "$name-$host" --hostname "$host" --network "$name" --network-alias "$host" \
-        --systemd always --label "otlp-tls-fleet=$name" "$image" /sbin/init >/dev/null
+        --systemd always --label "otlp-tls-fleet=$name" $(otlp_image_run_args "$suite") "$image" /sbin/init >/dev/null
       started+=("$host")
     fi
   done
@@ -56,14 +65,17 @@ up() {
     echo "    ansible_python_interpreter: /usr/bin/python3"
     echo "  children:"
     local group
-    for group in $(printf '%s\n' "$@" | cut -d: -f2 | tr ',' '\n' | sort -u); do
+    for group in $(printf '%s\n' "$@" | cut -d: -f2 | cut -d@ -f1 | tr ',' '\n' | sort -u); do
       echo "    $group:"
       echo "      hosts:"
       for spec in "$@"; do
-        host=${spec%%:*} groups=${spec#*:}
+        host=${spec%%:*} groups=${spec#*:} groups=${groups%@*}
+        suite=bookworm
+        [[ $spec != *@* ]] || suite=${spec##*@}
         if [[ ",$groups," == *",$group,"* ]]; then
           echo "        $host:"
           echo "          ansible_host: $name-$host"
+          echo "          test_debian_release: $suite"
         fi
       done
     done

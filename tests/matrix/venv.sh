@@ -3,11 +3,12 @@
 # when it is missing (set-up only; the tests are pytest):
 #
 #   bash tests/matrix/venv.sh cryptography 3.3.2    # that cryptography and nothing else
+#   bash tests/matrix/venv.sh ansible-core 2.16.19  # that ansible-core (its own jinja2, PyYAML, ...)
 #
 # $OTLP_TLS_CACHE/matrix-<package>-<version>-<key>. A site hook placed after the venv's own
-# site-packages adds the test venv's (pytest, ansible-core), so the package this venv was made
-# for is the one imported; the key covers the test venv and the interpreter, so a rebuilt test
-# venv never pairs with an old one.
+# site-packages adds the test venv's (pytest, and cryptography or ansible-core where the venv
+# has none of its own), so the package this venv was made for is the one imported; the key
+# covers the test venv and the interpreter, so a rebuilt test venv never pairs with an old one.
 set -euo pipefail
 # shellcheck source=../../scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/env.sh" 2>/dev/null
@@ -15,8 +16,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/env.sh" 2>/dev/null
 package=${1:-}
 version=${2:-}
 case $package in
-  cryptography) ;;
-  *) sed -n '2,5p' "$0" >&2; exit 2 ;;
+  cryptography | ansible-core) ;;
+  *) sed -n '2,6p' "$0" >&2; exit 2 ;;
 esac
 [[ $version =~ ^[0-9]+(\.[0-9]+)*$ ]] || { otlp_log "ERROR: '$version' is not a version number"; exit 2; }
 

@@ -43,8 +43,9 @@ classpath=$(cd "$stage" && find lib -name '*.jar' | LC_ALL=C sort | tr '\n' ' ')
 echo "build.sh: compiling the app" >&2
 mkdir -p "$work/classes"
 mapfile -t java_sources < <(find "$here/src" -name '*.java' | LC_ALL=C sort)
-# --release 17: the containers run Debian bookworm's default JRE (OpenJDK 17).
-"$JAVAC" --release 17 -nowarn -d "$work/classes" \
+# --release 11: the oldest default JRE of the test hosts' releases (Debian 11's OpenJDK 11;
+# bookworm has 17, trixie 21). The agent itself runs on Java 8 and later.
+"$JAVAC" --release 11 -nowarn -d "$work/classes" \
   -cp "$stage/lib/*" \
   "${java_sources[@]}" >&2
 {
