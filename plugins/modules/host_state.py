@@ -206,7 +206,8 @@ EXAMPLES = r'''
 RETURN = r'''
 units:
   description: By unit name (with C(.service)); load_state, active_state, unit_file_state (C(enabled), C(disabled), ...),
-    user and group (the user's primary group when the unit names none; root when it names no user).
+    user and group (the user's primary group when the unit names none; root when it names no user), and main_pid (0
+    when it runs no process).
   returned: always
   type: dict
 certificates:
@@ -221,8 +222,9 @@ files:
   returned: always
   type: dict
 listeners:
-  description: With O(listeners), each listening TCP socket's C(address), C(port) and C(processes) (names; empty when
-    not known).
+  description: With O(listeners), each listening TCP socket's C(address), C(port), C(pids) and C(processes) (the PIDs
+    of the processes that hold it, and at the same index each one's name, which any user can choose; both empty when
+    not known, as for another user's process without CAP_SYS_PTRACE).
   returned: always
   type: list
   elements: dict
@@ -355,7 +357,8 @@ def _address(hex_address):
 
 
 def read_listeners(proc='/proc'):
-    """Listening TCP sockets: address, port and the names of the processes holding them (as far as readable)."""
+    """Listening TCP sockets: address, port, and the PIDs and names of the processes holding them (as far as
+    readable: a process of another user hides its descriptors without CAP_SYS_PTRACE)."""
     sockets = {}
     for table in ('tcp', 'tcp6'):
         try:
@@ -369,7 +372,7 @@ def read_listeners(proc='/proc'):
             if len(fields) < 10 or fields[3] != '0A':
                 continue
             address, port = fields[1].split(':')
-            sockets[fields[9]] = dict(address=_address(address), port=int(port, 16), processes=[])
+            sockets[fields[9]] = dict(address=_address(address), port=int(port, 16), processes=[], pids=[])
     for pid in os.listdir(proc) if sockets else []:
         if not pid.isdigit():
             continue
@@ -385,7 +388,7 @@ def read_listeners(proc='/proc'):
             except OSError:
                 continue
             inode = target[8:-1] if target.startswith('socket:[') else None
-            if inode in sockets:
+            if inode in sockets and int(pid) not in sockets[inode]['pids']:
                 if name is None:
                     try:
                         # Bytes: any user may name a process with bytes that are not UTF-8.
@@ -393,8 +396,9 @@ def read_listeners(proc='/proc'):
                             name = to_text(handle.read(), errors='surrogate_or_replace').strip()
                     except (IOError, OSError, ValueError):
                         name = ''
-                if name and name not in sockets[inode]['processes']:
-                    sockets[inode]['processes'].append(name)
+                # One entry per process, in both lists: processes[i] is the name of pids[i].
+                sockets[inode]['pids'].append(int(pid))
+                sockets[inode]['processes'].append(name)
     return sorted(sockets.values(), key=lambda s: (s['port'], s['address']))
 
 
@@ -442,7 +446,8 @@ def read_units(module, units):
     if not names:
         return {}
     systemctl = module.get_bin_path('systemctl', required=True)
-    rc, out, err = module.run_command([systemctl, 'show', '-p', 'Id,LoadState,ActiveState,UnitFileState,User,Group', '--'] + names)
+    rc, out, err = module.run_command([systemctl, 'show', '-p', 'Id,LoadState,ActiveState,UnitFileState,User,Group,MainPID',
+                                       '--'] + names)
     if rc != 0:
         module.fail_json(msg='systemctl show failed: %s' % (err.strip() or 'rc %d' % rc))
     # One block per unit, in the order asked, separated by an empty line.
@@ -459,7 +464,8 @@ def read_units(module, units):
                 group = user
         result[name] = dict(load_state=block.get('LoadState', 'not-found'),
                             active_state=block.get('ActiveState', 'inactive'),
-                            unit_file_state=block.get('UnitFileState', ''), user=user, group=group)
+                            unit_file_state=block.get('UnitFileState', ''), user=user, group=group,
+                            main_pid=int(block.get('MainPID') or 0) if (block.get('MainPID') or '0').isdigit() else 0)
     return result
 
 

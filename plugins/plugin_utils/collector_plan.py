@@ -138,26 +138,38 @@ def problems(settings, host):
 def squatters(state, settings):
     """Listeners on the collector's ports that are not the collector, as text.
 
-    ``state``: otlp.tls.host_state's result with ``listeners`` (address, port, process names) and ``live_ports`` (the
-    ports of the running collector's live config). A listener is a squatter when a named process other than the
-    collector holds the port, or an unnamed one holds a port the running collector does not use (a process of another
-    user may show without its name in a container).
+    ``state``: otlp.tls.host_state's result with ``listeners`` (address, port, and the PIDs and names of the processes
+    that hold it), ``units`` (the collector unit's ``main_pid``) and ``live_ports`` (the ports of the running
+    collector's live config). A listener is the collector's when the unit's main process holds it; a process name
+    proves nothing (any local user may name a process otelcol). When no holder could be read (another user's process
+    in a container without CAP_SYS_PTRACE), it is the collector's only on a port of the running collector's live
+    config.
     """
     state = state if isinstance(state, dict) else {}
     live = [p for p in state.get('live_ports') or [] if isinstance(p, int)]
-    # /proc/PID/comm holds at most 15 characters of a process name.
-    mine = str(settings.get('distribution', 'otelcol'))[:15]
+    unit = (state.get('units') or {}).get('%s.service' % settings.get('service_name', 'otelcol'))
+    main_pid = unit.get('main_pid') if isinstance(unit, dict) and unit.get('active_state') == 'active' else 0
+    main_pid = main_pid if isinstance(main_pid, int) and not isinstance(main_pid, bool) else 0
     out = []
     for port in [int(port_of(e)) for e in endpoints(settings)]:
         for found in state.get('listeners') or []:
             if not isinstance(found, dict) or found.get('port') != port:
                 continue
-            names = [n for n in found.get('processes') or [] if n != mine]
-            if names or (not found.get('processes') and port not in live):
-                address = str(found.get('address'))
-                out.append('%s:%d held by %s' % ('[%s]' % address if ':' in address else address, port,
-                                                 ', '.join(names) if names
-                                                 else 'a process the module could not name (another user\'s)'))
+            pids = [p for p in found.get('pids') or [] if isinstance(p, int)]
+            if pids:
+                if pids == [main_pid] and main_pid > 0:
+                    continue
+                names = found.get('processes') if isinstance(found.get('processes'), list) else []
+                names = [str(name) for name in names] + [''] * (len(pids) - len(names))
+                holders = ', '.join('%s PID %d' % (name or 'unnamed', pid) for name, pid in zip(names, pids)
+                                    if pid != main_pid)
+                holders += ', not the main process of %s.service' % settings.get('service_name', 'otelcol')
+            elif port in live:
+                continue
+            else:
+                holders = 'a process the module could not name (another user\'s)'
+            address = str(found.get('address'))
+            out.append('%s:%d held by %s' % ('[%s]' % address if ':' in address else address, port, holders))
     return out
 
 

@@ -68,7 +68,7 @@ def test_a_missing_certificate_gets_its_key_and_csr_in_the_read(host, ca_dir):
     done = result['prepared']['web']
     assert result['changed'] and 'BEGIN CERTIFICATE REQUEST' in done['result']['csr']
     assert result['units']['web.service'] == dict(load_state='loaded', active_state='active', unit_file_state='enabled',
-                                                  user='nobody', group=GROUP)
+                                                  user='nobody', group=GROUP, main_pid=0)
     assert done['entry']['owner'] == 'nobody' and done['entry']['group'] == GROUP
     key = host / 'certs' / 'web' / 'key.pem'
     info = os.stat(str(key))

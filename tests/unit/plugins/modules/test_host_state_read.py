@@ -48,8 +48,8 @@ def test_stat_only_never_reads(tmp_path):
 def test_listeners_name_their_process_and_live_ports_need_an_active_unit(tmp_path, monkeypatch):
     import socket
     from .conftest import fake_systemctl
-    fake_systemctl(tmp_path, monkeypatch, '#!/bin/sh\nprintf "Id=otelcol.service\\nLoadState=loaded\\nActiveState=%%s\\n" '
-                   '"$(cat %s)"\n' % (tmp_path / 'state'))
+    fake_systemctl(tmp_path, monkeypatch, '#!/bin/sh\nprintf "Id=otelcol.service\\nLoadState=loaded\\nActiveState=%%s\\n'
+                   'MainPID=4321\\n" "$(cat %s)"\n' % (tmp_path / 'state'))
     (tmp_path / 'state').write_text('active')
     config = tmp_path / 'config.yaml'
     config.write_text('receivers:\n  otlp:\n    protocols:\n      grpc:\n        endpoint: 0.0.0.0:4317\n'
@@ -66,6 +66,9 @@ def test_listeners_name_their_process_and_live_ports_need_an_active_unit(tmp_pat
     mine = [item for item in result['listeners'] if item['port'] == port]
     # The test's own socket, held by the python process that runs pytest (the module's parent).
     assert mine and mine[0]['address'] == '127.0.0.1' and mine[0]['processes'], result['listeners']
+    # By PID too, one name per PID: a name is any user's choice, the PID is what tells the collector apart.
+    assert os.getpid() in mine[0]['pids'] and len(mine[0]['pids']) == len(mine[0]['processes']), mine
+    assert result['units']['otelcol.service']['main_pid'] == 4321
     assert result['live_ports'] == [4317, 4318]
     (tmp_path / 'state').write_text('inactive')
     assert run_module('host_state', args)['live_ports'] == []

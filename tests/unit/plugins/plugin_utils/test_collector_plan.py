@@ -83,22 +83,46 @@ def test_good_settings_have_no_problem():
     assert collector_plan.problems(settings(install_method='url', checksum='sha256:' + 'a' * 64), 'c1') == []
 
 
-def test_squatters():
-    listeners = [dict(address='::', port=4317, processes=['otelcol']),
-                 dict(address='0.0.0.0', port=4318, processes=['python3']),
-                 dict(address='::', port=43170, processes=[])]
-    assert collector_plan.squatters(dict(listeners=listeners), settings()) == ['0.0.0.0:4318 held by python3']
-    unnamed = dict(listeners=[dict(address='127.0.0.1', port=4317, processes=[])])
+def running(pid, active='active'):
+    return {'otelcol.service': dict(active_state=active, main_pid=pid)}
+
+
+def test_squatters_are_told_by_pid_not_by_name():
+    listeners = [dict(address='::', port=4317, processes=['otelcol'], pids=[700]),
+                 dict(address='0.0.0.0', port=4318, processes=['python3'], pids=[812]),
+                 dict(address='::', port=43170, processes=[], pids=[])]
+    assert collector_plan.squatters(dict(listeners=listeners, units=running(700)), settings()) == [
+        '0.0.0.0:4318 held by python3 PID 812, not the main process of otelcol.service']
+    # Any local user may name a process otelcol: a name proves nothing.
+    spoof = dict(listeners=[dict(address='0.0.0.0', port=4317, processes=['otelcol'], pids=[4242])])
+    assert collector_plan.squatters(dict(spoof, units=running(700)), settings()) == [
+        '0.0.0.0:4317 held by otelcol PID 4242, not the main process of otelcol.service']
+    assert collector_plan.squatters(spoof, settings()) == [
+        '0.0.0.0:4317 held by otelcol PID 4242, not the main process of otelcol.service']
+    # The unit's PID counts only while the unit is active.
+    assert collector_plan.squatters(dict(spoof, units=running(4242, 'deactivating')), settings()) != []
+    assert collector_plan.squatters(dict(spoof, units=running(4242)), settings()) == []
+    # The port shared with another process (SO_REUSEPORT): that one is named.
+    shared = dict(listeners=[dict(address='::', port=4317, processes=['otelcol', 'nginx'], pids=[700, 900])],
+                  units=running(700))
+    assert collector_plan.squatters(shared, settings()) == ['[::]:4317 held by nginx PID 900, not the main process '
+                                                            'of otelcol.service']
+
+
+def test_unreadable_holders_are_the_collector_only_on_its_live_ports():
+    unnamed = dict(listeners=[dict(address='127.0.0.1', port=4317, processes=[], pids=[])])
     assert collector_plan.squatters(unnamed, settings()) == [
         "127.0.0.1:4317 held by a process the module could not name (another user's)"]
     assert collector_plan.squatters(dict(unnamed, live_ports=[4317]), settings()) == []
-    shared = dict(listeners=[dict(address='::', port=4317, processes=['otelcol', 'nginx'])])
-    assert collector_plan.squatters(shared, settings()) == ['[::]:4317 held by nginx']
-    # A name is cut at 15 characters, as /proc/PID/comm has it.
-    contrib = dict(listeners=[dict(address='::', port=4317, processes=['otelcol-contrib'])])
-    assert collector_plan.squatters(contrib, settings(distribution='otelcol-contrib-custom')) == []
+
+
+def test_squatters_of_junk():
     assert collector_plan.squatters(None, settings()) == []
     assert collector_plan.squatters(dict(listeners=['junk', None], live_ports=['x']), settings()) == []
+    odd = dict(listeners=[dict(address='::', port=4317, processes='x', pids=[1, 'y'])], units={'otelcol.service': 'z'})
+    assert collector_plan.squatters(odd, settings()) == ['[::]:4317 held by unnamed PID 1, not the main process '
+                                                         'of otelcol.service']
+    assert collector_plan.squatters(dict(odd, units=running(True)), settings()) != []
 
 
 def test_unit_lines():
