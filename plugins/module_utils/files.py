@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import os
 import re
 import tempfile
@@ -144,6 +145,10 @@ def ensure_directory(module, path, owner=None, group=None, mode=None, parents_mo
                 # mkdir's mode is masked by the umask: set it outright.
                 os.chmod(directory, parents_mode if directory != path else 0o700)
             except OSError as exc:
+                # Another run on this machine (hosts sharing a parent, forks of one play) made it
+                # first: a directory that exists now is left alone, as an existing parent is.
+                if exc.errno == errno.EEXIST and os.path.isdir(directory):
+                    continue
                 raise FileProblem('cannot create the directory %s: %s (check the parent, or run with become)'
                                   % (directory, to_native(exc.strerror or exc)))
         changed = True
