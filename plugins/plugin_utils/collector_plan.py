@@ -146,13 +146,17 @@ def squatters(state, settings):
     config.
     """
     state = state if isinstance(state, dict) else {}
-    live = [p for p in state.get('live_ports') or [] if isinstance(p, int)]
-    unit = (state.get('units') or {}).get('%s.service' % settings.get('service_name', 'otelcol'))
-    main_pid = unit.get('main_pid') if isinstance(unit, dict) and unit.get('active_state') == 'active' else 0
+    live = state.get('live_ports') if isinstance(state.get('live_ports'), list) else []
+    live = [p for p in live if isinstance(p, int)]
+    units = state.get('units') if isinstance(state.get('units'), dict) else {}
+    unit = units.get('%s.service' % settings.get('service_name', 'otelcol'))
+    # A reload (SIGHUP) keeps the PID: the unit is reloading, its process still the collector.
+    main_pid = unit.get('main_pid') if isinstance(unit, dict) and unit.get('active_state') in ('active', 'reloading') \
+        else 0
     main_pid = main_pid if isinstance(main_pid, int) and not isinstance(main_pid, bool) else 0
     out = []
     for port in [int(port_of(e)) for e in endpoints(settings)]:
-        for found in state.get('listeners') or []:
+        for found in state.get('listeners') if isinstance(state.get('listeners'), list) else []:
             if not isinstance(found, dict) or found.get('port') != port:
                 continue
             pids = [p for p in found.get('pids') or [] if isinstance(p, int)]

@@ -123,6 +123,17 @@ def test_squatters_of_junk():
     assert collector_plan.squatters(odd, settings()) == ['[::]:4317 held by unnamed PID 1, not the main process '
                                                          'of otelcol.service']
     assert collector_plan.squatters(dict(odd, units=running(True)), settings()) != []
+    # What a compromised host may register: anything but the shapes the read gives counts as nothing.
+    for junk in ('x', ['x'], 7):
+        assert collector_plan.squatters(dict(listeners=junk, units=junk, live_ports=junk), settings()) == []
+    spoof = dict(listeners=[dict(address='::', port=4317, processes=['x'], pids=[5])], units=['otelcol.service'])
+    assert collector_plan.squatters(spoof, settings()) == ['[::]:4317 held by x PID 5, not the main process '
+                                                           'of otelcol.service']
+
+
+def test_a_reloading_collector_keeps_its_port():
+    mine = dict(listeners=[dict(address='::', port=4317, processes=['otelcol'], pids=[700])])
+    assert collector_plan.squatters(dict(mine, units=running(700, 'reloading')), settings()) == []
 
 
 def test_unit_lines():
