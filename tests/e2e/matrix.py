@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import os
 import re
 import sys
 
@@ -93,7 +92,7 @@ def render(seen, languages, unsupported=None):
 
 
 def main():
-    languages = (os.environ.get('E2E_LANGUAGES') or 'python go java nodejs').split()
+    languages = fleetlib.languages()
     table, ok = render(load(sys.argv[1]), languages, fleetlib.unsupported())
     print(table)
     if len(sys.argv) > 2:

@@ -25,18 +25,28 @@ down() {
   otlp_log "fleet $name: removed"
 }
 
+# suite_of SPEC: the Debian release of a host:groups[@suite] spec (bookworm when none).
+suite_of() {
+  local suite=bookworm
+  [[ $1 != *@* ]] || suite=${1##*@}
+  [[ " $OTLP_TLS_SUITES " == *" $suite "* ]] || {
+    echo "fleet $name: unknown release '$suite' in '$1'; use one of: $OTLP_TLS_SUITES" >&2; exit 2; }
+  echo "$suite"
+}
+
 up() {
-  local dir
-  local image=${OTLP_TLS_TEST_IMAGE:?source scripts/env.sh first}
+  local dir image
+  : "${OTLP_TLS_TEST_IMAGE:?source scripts/env.sh first}"
   # ansible.cfg reads paths relative to itself: write absolute ones.
   mkdir -p "$1" && dir=$(cd "$1" && pwd)
   shift
   podman network exists "$name" || podman network create "$name" >/dev/null
   local spec host groups suite started=()
   for spec in "$@"; do
-    host=${spec%%:*} image=${OTLP_TLS_TEST_IMAGE} suite=bookworm
-    if [[ $spec == *@* ]]; then
-      suite=${spec##*@}
+    host=${spec%%:*} suite=$(suite_of "$spec")
+    # The default release keeps the image env.sh named (a bench may point it elsewhere).
+    image=$OTLP_TLS_TEST_IMAGE
+    if [[ $suite != bookworm ]]; then
       image=$(otlp_image "$suite")
       podman image exists "$image" || {
         echo "fleet $name: no image $image for $host; run: bash tests/hosts/build-image.sh --suite $suite" >&2; exit 1; }
@@ -69,9 +79,7 @@ up() {
       echo "    $group:"
       echo "      hosts:"
       for spec in "$@"; do
-        host=${spec%%:*} groups=${spec#*:} groups=${groups%@*}
-        suite=bookworm
-        [[ $spec != *@* ]] || suite=${spec##*@}
+        host=${spec%%:*} groups=${spec#*:} groups=${groups%@*} suite=$(suite_of "$spec")
         if [[ ",$groups," == *",$group,"* ]]; then
           echo "        $host:"
           echo "          ansible_host: $name-$host"
