@@ -15,12 +15,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 # Documentation: check_targets.yml, check_app_rows.yml, check_collector_row.yml, check_names_used.yml,
+# check_hop_target.yml, check_agent_row.yml, check_backend_row.yml,
 # check_rows.yml, check_summary.yml, check_table.yml, rotation_status.yml and name_list.yml beside
 # this file (one file per filter, so that ansible-doc shows each filter's own).
 
 import base64
 import binascii
 import json
+import re
 
 try:
     from urllib.parse import urlsplit
@@ -203,6 +205,84 @@ def check_collector_row(certificate, host, names_used):
                  endpoint=endpoint, ok=not problems, problems=problems)]
 
 
+_GATEWAY = re.compile(r'^(?:dns:///)?(\[[0-9A-Fa-f:.]+\]|[^:/\s]+):([0-9]{1,5})$')
+
+
+def check_hop_target(endpoint, server_name='', protocol='grpc'):
+    """Where a collector's exporter connects and the name it verifies, from its endpoint: an agent's
+    ``dns:///NAME:PORT`` or ``HOST:PORT``, a gateway's backend ``HOST:PORT`` or ``https://HOST[:PORT][/path]``.
+    ``host`` is empty when the endpoint names none (no hop configured, or not one of these forms)."""
+    endpoint = str(endpoint or '')
+    host, port = '', 0
+    if endpoint.startswith('https://'):
+        host, port = _address_of(endpoint)
+    else:
+        match = _GATEWAY.match(endpoint)
+        if match:
+            host, port = match.group(1).strip('[]'), int(match.group(2))
+    return dict(endpoint=endpoint, host=host, port=port, name=str(server_name or host), protocol=protocol)
+
+
+def _certificate_values(certificate):
+    info = certificate.get('info') or {}
+    return dict(subject=info.get('subject', '-'), issuer=info.get('issuer', '-'), days_left=info.get('days_left'),
+                sans=_sans(info), key_matches=certificate.get('key_matches'),
+                chain_ok=certificate.get('chain_verified'))
+
+
+def check_agent_row(certificate, probes, host, target):
+    """The row of an agent's hop to the gateways: its own certificate (which it presents to them) and a live mTLS
+    handshake with it to every gateway, each verified for the name the agent dials (``target``: check_hop_target)."""
+    certificate = certificate or {}
+    target = target or {}
+    if not target.get('endpoint'):
+        return []
+    if not target.get('host'):
+        return [_row(host=host, role='agent', certificate='collector', endpoint=target.get('endpoint'), problems=[
+            'the gateway endpoint %s names no host and port (host:port or dns:///NAME:PORT)' % target.get('endpoint')])]
+    problems = list(certificate.get('problems') if certificate.get('problems') is not None
+                    else ['the certificate could not be read'])
+    results = [probe for probe in _results(probes) if not _skipped(probe)]
+    if not results:
+        problems.append('no gateway to connect to (is the gateway group empty?)')
+    good, served = 0, []
+    for probe in results:
+        gateway = probe.get('item', '?')
+        peer = probe.get('peer') or {}
+        if probe.get('ok'):
+            good += 1
+            served.append('%s (%s days left)' % (gateway, peer.get('days_left', '?')))
+        else:
+            problems.append('handshake to the gateway %s for %s failed at %s: %s'
+                            % (gateway, target.get('name'), probe.get('stage', '?'), probe.get('error') or 'no result'))
+    handshake = '%s %d/%d gateways' % ('ok' if results and good == len(results) else 'FAILED', good, len(results))
+    return [_row(host=host, role='agent', certificate='collector', endpoint='%s (as %s)' % (
+        target.get('endpoint'), target.get('name')), handshake=handshake, served_by=', '.join(served) or '-',
+        ok=not problems, problems=problems, **_certificate_values(certificate))]
+
+
+def check_backend_row(probe, host, target, min_days_left=30):
+    """The row of a gateway's hop to the backend: a live TLS handshake as its exporter makes it, and the backend
+    certificate's days left (``target``: check_hop_target of the backend endpoint)."""
+    probe = probe or {}
+    target = target or {}
+    if _skipped(probe) or not target.get('host'):
+        return []
+    peer = probe.get('peer') or {}
+    problems = []
+    if not probe.get('ok'):
+        problems.append('handshake to the backend %s for %s failed at %s: %s' % (
+            target.get('endpoint'), target.get('name'), probe.get('stage', '?'), probe.get('error') or 'no result'))
+    days = peer.get('days_left')
+    if isinstance(days, int) and days < int(min_days_left):
+        problems.append("the backend's certificate expires in %d days, fewer than the %d required: tell the backend's "
+                        'operator' % (days, int(min_days_left)))
+    return [_row(host=host, role='backend', certificate='(the backend\'s)', subject=peer.get('subject', '-'),
+                 issuer=peer.get('issuer', '-'), days_left=days, sans=list(peer.get('subject_alt_names') or []),
+                 endpoint=target.get('endpoint'), handshake='ok %s' % probe.get('tls_version', '') if probe.get('ok')
+                 else 'FAILED', served_by=peer.get('subject') or '-', ok=not problems, problems=problems)]
+
+
 def _ca_files(registered):
     """The slurped files on the CA host, by name, as text; files that could not be read are absent."""
     files = {}
@@ -330,4 +410,6 @@ class FilterModule(object):
             'check_targets': check_targets, 'check_app_rows': check_app_rows, 'check_names_used': check_names_used,
             'check_collector_row': check_collector_row, 'check_rows': check_rows, 'check_summary': check_summary,
             'check_table': check_table, 'rotation_status': rotation_status, 'name_list': name_list,
+            'check_hop_target': check_hop_target, 'check_agent_row': check_agent_row,
+            'check_backend_row': check_backend_row,
         }

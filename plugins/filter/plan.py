@@ -82,6 +82,17 @@ def certificates_changed(plan, installed, among=None):
             and (among is None or r['item']['name'] in among)]
 
 
+def installed_paths_changed(installed, plan):
+    """The paths x509_install changed in this run: only from the entries the plan of this run had work for, so that a
+    result an earlier play left never counts."""
+    todo = (plan or {}).get('todo') or []
+    out = []
+    for result in (installed or {}).get('results') or []:
+        if isinstance(result.get('item'), dict) and result['item'].get('name') in todo and result.get('changed'):
+            out.extend(str(path) for path in result.get('changed_files') or [])
+    return out
+
+
 def restart_units(plan, changed_certificates, trust_changed=False):
     """The units to restart for certificates: all with a new trust bundle, else those whose certificate changed."""
     return [e['unit'] for e in plan or [] if trust_changed or e['certificate']['name'] in (changed_certificates or [])]
@@ -90,6 +101,16 @@ def restart_units(plan, changed_certificates, trust_changed=False):
 def collector_config(settings):
     """The collector's config.yaml as a dict: receivers from the TLS settings, the rest from the user's YAML."""
     return collector_plan.config(settings)
+
+
+def collector_secret_environment(settings):
+    """The collector's secret environment file's variables: the user's, the backend's token and headers."""
+    return collector_plan.secret_environment(settings)
+
+
+def collector_gateway_check(settings, coverage, host, check_mode=False):
+    """What an agent finds about its gateways for the name it dials (``coverage``: collector_coverage)."""
+    return collector_plan.gateway_check(coverage, settings, host, boolean(check_mode or False, strict=False))
 
 
 def collector_unit_settings(settings):
@@ -266,9 +287,12 @@ class FilterModule(object):
             'collector_coverage': collector_coverage,
             'certificates_changed': certificates_changed,
             'restart_units': restart_units,
+            'installed_paths_changed': installed_paths_changed,
             'collector_config': collector_config,
             'collector_problems': collector_problems,
             'collector_unit_settings': collector_unit_settings,
+            'collector_secret_environment': collector_secret_environment,
+            'collector_gateway_check': collector_gateway_check,
             'collector_port_squatters': collector_port_squatters,
             'certificate_passphrases': certificate_passphrases,
             'todo_entries': todo_entries,

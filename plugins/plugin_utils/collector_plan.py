@@ -16,10 +16,32 @@ import re
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.otlp.tls.plugins.module_utils.pki import covers_name
+
 ENV_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
 CONTROL = re.compile(r'[\x00-\x1f\x7f]')
 ENDPOINT = re.compile(r'^[^\s:]*:[0-9]{1,5}$')
 CHECKSUM = re.compile(r'^sha256:[0-9a-fA-F]{64}$')
+# An agent's gateway: host:port, or dns:///host:port (gRPC's DNS resolver: every address of the name, round robin).
+GATEWAY = re.compile(r'^(?:dns:///)?([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]):([0-9]{1,5})$')
+# The backend: https://host[:port][/path] (gRPC also host:port, which it dials with TLS).
+BACKEND = re.compile(r'^(https://)?([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?(/\S*)?$')
+HEADER_NAME = re.compile(r'^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$')
+# The exporters the role adds for the hops: an agent's to its gateways, a gateway's to the backend.
+GATEWAY_EXPORTER = 'otlp_grpc/otlp_tls_gateway'
+BACKEND_EXPORTERS = {'grpc': 'otlp_grpc/otlp_tls_backend', 'http': 'otlp_http/otlp_tls_backend'}
+# The backend's credentials reach the collector only through its secret environment file (EnvironmentFile=).
+TOKEN_VARIABLE = 'OTLP_TLS_BACKEND_TOKEN'
+HEADER_VARIABLE = 'OTLP_TLS_BACKEND_HEADER_%s'
+# Keys of the exporters' overrides that would undo what the role checked (where to, TLS, credentials).
+LOCKED = ('endpoint', 'headers', 'auth')
+LOCKED_TLS = ('insecure', 'insecure_skip_verify')
+
+
+def header_variable(name):
+    """The secret environment variable of a backend header: its name, upper case, other characters as _."""
+    return HEADER_VARIABLE % re.sub(r'[^A-Za-z0-9]', '_', str(name)).upper()
+LOOPBACK = ('127.0.0.1', '::1', 'localhost')
 
 
 def merge(base, extra):
@@ -39,6 +61,94 @@ def endpoints(settings):
 
 def port_of(endpoint):
     return str(endpoint).rsplit(':', 1)[-1]
+
+
+def gateway_name(settings):
+    """The name an agent verifies its gateways' certificates for: the override, else the host of the endpoint."""
+    if settings.get('gateway_server_name'):
+        return str(settings['gateway_server_name'])
+    match = GATEWAY.match(str(settings.get('gateway_endpoint') or ''))
+    return match.group(1).strip('[]').lower() if match else ''
+
+
+def gateway_exporter(settings):
+    """An agent's exporter to the gateway pool: mTLS with the host's own certificate (re-read every
+    tls_reload_interval, so a renewal needs no restart), round robin over every address of the name, and a queue and
+    retries that carry a gateway's restart or a 30 s outage of one gateway with nothing lost."""
+    directory = settings.get('certificate_dir')
+    tls = {'ca_file': directory + '/ca.pem', 'cert_file': directory + '/fullchain.pem',
+           'key_file': directory + '/key.pem', 'min_version': str(settings.get('tls_min_version'))}
+    if settings.get('tls_reload_interval'):
+        tls['reload_interval'] = settings['tls_reload_interval']
+    if settings.get('gateway_server_name'):
+        tls['server_name_override'] = str(settings['gateway_server_name'])
+    exporter = {
+        'endpoint': str(settings.get('gateway_endpoint')),
+        'balancer_name': 'round_robin',
+        'tls': tls,
+        # A gateway that stops answering (no reset) is found within 15 s, not at the next connection age.
+        'keepalive': {'time': '10s', 'timeout': '5s', 'permit_without_stream': True},
+        'timeout': '10s',
+        'retry_on_failure': {'enabled': True, 'initial_interval': '1s', 'max_interval': '10s',
+                             'max_elapsed_time': '10m'},
+        # A full queue holds the receiver back (the apps' SDKs retry) instead of dropping data.
+        'sending_queue': {'enabled': True, 'num_consumers': 4, 'queue_size': 5000, 'block_on_overflow': True},
+    }
+    return merge(exporter, settings.get('gateway_exporter') or {})
+
+
+def backend_exporter(settings):
+    """A gateway's exporter to the backend: TLS (system roots, or the CA file given), optional mTLS with files on the
+    host, and the token and headers as ${env:...} of the secret environment file, never their values."""
+    directory = settings.get('certificate_dir')
+    tls = {'min_version': str(settings.get('tls_min_version'))}
+    if settings.get('backend_ca_file'):
+        tls['ca_file'] = directory + '/backend-ca.pem'
+    if settings.get('backend_client_cert_file'):
+        tls['cert_file'] = str(settings['backend_client_cert_file'])
+        tls['key_file'] = str(settings.get('backend_client_key_file'))
+        if settings.get('tls_reload_interval'):
+            tls['reload_interval'] = settings['tls_reload_interval']
+    if settings.get('backend_server_name'):
+        tls['server_name_override'] = str(settings['backend_server_name'])
+    exporter = {'endpoint': str(settings.get('backend_endpoint')), 'tls': tls}
+    headers = {}
+    if settings.get('backend_token'):
+        headers['authorization'] = 'Bearer ${env:%s}' % TOKEN_VARIABLE
+    for name in sorted(settings.get('backend_headers') or {}):
+        headers[str(name)] = '${env:%s}' % header_variable(name)
+    if headers:
+        exporter['headers'] = headers
+    exporter.update({
+        'timeout': '10s',
+        'retry_on_failure': {'enabled': True, 'initial_interval': '1s', 'max_interval': '30s',
+                             'max_elapsed_time': '10m'},
+        'sending_queue': {'enabled': True, 'num_consumers': 4, 'queue_size': 5000, 'block_on_overflow': True},
+    })
+    return merge(exporter, settings.get('backend_exporter') or {})
+
+
+def hop_exporters(settings):
+    """name -> config of the exporters the role adds: to the gateways (an agent), to the backend (a gateway)."""
+    out = {}
+    if settings.get('gateway_endpoint'):
+        out[GATEWAY_EXPORTER] = gateway_exporter(settings)
+    if settings.get('backend_endpoint'):
+        out[BACKEND_EXPORTERS.get(settings.get('backend_protocol') or 'grpc', BACKEND_EXPORTERS['grpc'])] = \
+            backend_exporter(settings)
+    return out
+
+
+def secret_environment(settings):
+    """The collector's whole secret environment: the user's, and the backend's token and headers."""
+    out = dict(settings.get('secret_environment') or {}) if isinstance(settings.get('secret_environment'), dict) else {}
+    if settings.get('backend_endpoint'):
+        if settings.get('backend_token'):
+            out[TOKEN_VARIABLE] = settings['backend_token']
+        headers = settings.get('backend_headers') if isinstance(settings.get('backend_headers'), dict) else {}
+        for name in sorted(headers):
+            out[header_variable(name)] = headers[name]
+    return out
 
 
 def config(settings):
@@ -63,16 +173,28 @@ def config(settings):
             protocol['tls'] = tls
         # gRPC connections end after max_connection_age (clients reconnect with a new handshake): a client whose
         # certificate was revoked, or whose CA was retired, is cut off within that time.
-        if name == 'grpc' and settings.get('grpc_max_connection_age'):
-            protocol['keepalive'] = {'server_parameters': {
-                'max_connection_age': settings['grpc_max_connection_age'],
-                'max_connection_age_grace': settings.get('grpc_max_connection_age_grace')}}
+        if name == 'grpc':
+            # Agents ping their gateways every 10 s: without this policy grpc-go ends such a connection
+            # (too_many_pings) unless pings are at least 5 minutes apart.
+            protocol['keepalive'] = {'enforcement_policy': {'min_time': '5s', 'permit_without_stream': True}}
+            if settings.get('grpc_max_connection_age'):
+                protocol['keepalive']['server_parameters'] = {
+                    'max_connection_age': settings['grpc_max_connection_age'],
+                    'max_connection_age_grace': settings.get('grpc_max_connection_age_grace')}
         protocols[name] = protocol
     out = {'receivers': {'otlp': {'protocols': protocols}}}
     for section in ('extensions', 'processors', 'exporters'):
         if settings.get(section):
             out[section] = settings[section]
-    service = {'pipelines': settings.get('pipelines')}
+    pipelines = settings.get('pipelines')
+    hops = hop_exporters(settings)
+    if hops:
+        # Every pipeline sends on to the next tier too (a pipeline that names the exporter already keeps its place).
+        out['exporters'] = merge(out.get('exporters') or {}, hops)
+        pipelines = dict((name, merge(pipe, {'exporters': list(pipe.get('exporters') or [])
+                                             + [h for h in hops if h not in (pipe.get('exporters') or [])]})
+                          if isinstance(pipe, dict) else pipe) for name, pipe in (pipelines or {}).items())
+    service = {'pipelines': pipelines}
     if settings.get('extensions'):
         service['extensions'] = list(settings['extensions'])
     if settings.get('telemetry'):
@@ -109,6 +231,11 @@ def environment_problems(plain, secret):
 def problems(settings, host):
     """Every reason the collector settings can not be used, each with its fix; messages name variables, not values."""
     env = environment_problems(settings.get('environment'), settings.get('secret_environment'))
+    reserved = sorted(name for name in settings.get('secret_environment') or {}
+                      if isinstance(settings.get('secret_environment'), dict) and str(name).startswith('OTLP_TLS_BACKEND_'))
+    if reserved:
+        env.append('%s: the names OTLP_TLS_BACKEND_* are the role\'s own (the backend token and headers): rename '
+                   'them' % ', '.join(reserved))
     out = ['Invalid collector environment for %s, nothing was changed: %s.' % (host, '; '.join(env))] if env else []
     found = []
     checksum = settings.get('checksum') or ''
@@ -130,9 +257,136 @@ def problems(settings, host):
         found.append('otlp_tls_collector_pipelines must be a non-empty mapping')
     if not isinstance(settings.get('extra_config'), dict):
         found.append('otlp_tls_collector_extra_config must be a mapping')
+    found.extend(hop_problems(settings))
     if found:
         out.append('Invalid collector settings for %s: %s.' % (host, '; '.join(found)))
     return out
+
+
+def hop_problems(settings):
+    """What is wrong with the agent's gateway and the gateway's backend settings (names, never values)."""
+    found = []
+    gateway = settings.get('gateway_endpoint') or ''
+    if gateway:
+        match = GATEWAY.match(str(gateway))
+        if not match or int(match.group(2)) > 65535:
+            found.append('otlp_tls_collector_gateway_endpoint must be host:port or dns:///host:port, e.g. '
+                         'dns:///otlp-gateway.example.internal:4317 (got "%s")' % gateway)
+        elif match.group(1).strip('[]').lower() in LOOPBACK:
+            found.append('otlp_tls_collector_gateway_endpoint points at this host (%s): give the gateways\' name' % gateway)
+    if settings.get('gateway_exporter') and not isinstance(settings.get('gateway_exporter'), dict):
+        found.append('otlp_tls_collector_gateway_exporter must be a mapping')
+    backend = settings.get('backend_endpoint') or ''
+    protocol = settings.get('backend_protocol') or 'grpc'
+    if not backend:
+        return found + override_problems(settings)
+    if protocol not in BACKEND_EXPORTERS:
+        found.append('otlp_tls_collector_backend_protocol must be grpc or http (got "%s")' % protocol)
+    match = BACKEND.match(str(backend))
+    if str(backend).startswith('http://'):
+        found.append('otlp_tls_collector_backend_endpoint is plain http:// (%s): the backend hop is TLS only, and the '
+                     'token would travel in clear text; use https://' % backend)
+    elif not match or (match.group(3) and int(match.group(3)) > 65535):
+        found.append('otlp_tls_collector_backend_endpoint must be https://host[:port][/path] (http) or host:port '
+                     '(grpc), got "%s"' % backend)
+    elif protocol == 'http' and not match.group(1):
+        found.append('with otlp_tls_collector_backend_protocol http, otlp_tls_collector_backend_endpoint must be an '
+                     'https:// URL (got "%s")' % backend)
+    elif protocol == 'grpc' and (match.group(4) or not match.group(3)):
+        found.append('with otlp_tls_collector_backend_protocol grpc, otlp_tls_collector_backend_endpoint must be '
+                     'host:port without a path (got "%s")' % backend)
+    token = settings.get('backend_token')
+    if token is not None and not isinstance(token, (str, int)):
+        found.append('otlp_tls_collector_backend_token must be a string')
+    elif token and CONTROL.search(str(token)):
+        found.append('otlp_tls_collector_backend_token holds a newline or another control character: remove it')
+    headers = settings.get('backend_headers')
+    if headers and not isinstance(headers, dict):
+        found.append('otlp_tls_collector_backend_headers must be a mapping of header names and values')
+    elif headers:
+        for name, value in headers.items():
+            if not isinstance(name, str) or not HEADER_NAME.match(name):
+                found.append('otlp_tls_collector_backend_headers: "%s" is not an HTTP header name' % name)
+            elif value is None or isinstance(value, (dict, list)) or CONTROL.search(str(value)):
+                found.append('otlp_tls_collector_backend_headers: the value of %s must be one line of text' % name)
+        if token and 'authorization' in [str(n).lower() for n in headers]:
+            found.append('otlp_tls_collector_backend_token and an authorization header in '
+                         'otlp_tls_collector_backend_headers: give one of them')
+        variables = [header_variable(n) for n in headers]
+        if len(set(variables)) != len(variables):
+            found.append('otlp_tls_collector_backend_headers has names that differ only in case or punctuation (%s): '
+                         'give each header once' % ', '.join(sorted(map(str, headers))))
+    ca_file = settings.get('backend_ca_file') or ''
+    if ca_file and not str(ca_file).startswith('/'):
+        found.append('otlp_tls_collector_backend_ca_file must be an absolute path on the controller (got "%s")' % ca_file)
+    cert, key = settings.get('backend_client_cert_file') or '', settings.get('backend_client_key_file') or ''
+    if bool(cert) != bool(key):
+        found.append('otlp_tls_collector_backend_client_cert_file and _key_file go together: set both or neither')
+    for name, path in (('backend_client_cert_file', cert), ('backend_client_key_file', key)):
+        if path and not str(path).startswith('/'):
+            found.append('otlp_tls_collector_%s must be an absolute path on the host (got "%s")' % (name, path))
+    if settings.get('backend_exporter') and not isinstance(settings.get('backend_exporter'), dict):
+        found.append('otlp_tls_collector_backend_exporter must be a mapping')
+    return found + override_problems(settings)
+
+
+def override_problems(settings):
+    """Keys of the exporters' overrides that would undo the checked endpoint, TLS or credentials."""
+    found = []
+    for name in ('gateway_exporter', 'backend_exporter'):
+        override = settings.get(name)
+        if not isinstance(override, dict) or not settings.get(name.replace('_exporter', '_endpoint')):
+            continue
+        tls = override.get('tls') if isinstance(override.get('tls'), dict) else {}
+        locked = [key for key in LOCKED if key in override] + ['tls.' + key for key in LOCKED_TLS if key in tls]
+        if locked:
+            found.append('otlp_tls_collector_%s may not set %s: the role sets them from the checked settings (the '
+                         'endpoint, TLS and credentials variables); remove them' % (name, ', '.join(locked)))
+    return found
+
+
+def gateway_check(coverage, settings, host, check_mode=False):
+    """What an agent (``host``) finds about its gateway pool, for the name it dials: ``problems`` that stop it, and
+    ``warnings``.
+
+    ``coverage``: what each gateway's certificate covers, as otlp.tls.collector_coverage returns it over the gateway
+    group (``names``: name -> gateway host; ``certificates``: per host). The agent stops only when no gateway could
+    serve it: an empty group, or no gateway whose certificate was read, has no problem of its own and carries the
+    name (the name missing from the group's otlp_tls_collector_endpoint_names, say). A gateway that can not serve it
+    while others can is a warning: round robin uses the others, and one broken or hostile gateway can not hold up
+    every agent's converge, renewal or CA rotation. A check run of a fresh fleet has no gateway certificate yet.
+    """
+    name = gateway_name(settings)
+    coverage = coverage if isinstance(coverage, dict) else {}
+    gateways = sorted(set((coverage.get('names') or {}).values()))
+    if not gateways:
+        return dict(problems=['Agent %s exports to %s, but the group %s has no hosts: put the gateways in it, or set '
+                              'otlp_tls_collector_gateway_group to theirs.'
+                              % (host, settings.get('gateway_endpoint'), coverage.get('group'))], warnings=[])
+    found, usable, pending = [], [], []
+    for gateway in gateways:
+        cert = (coverage.get('certificates') or {}).get(gateway)
+        if cert is None:
+            found.append('the certificate of %s was not read' % gateway)
+        elif 'error' in cert:
+            found.append('the certificate of %s could not be read: %s' % (gateway, cert['error']))
+        elif not cert.get('exists', True):
+            (pending if check_mode else found).append('%s has no certificate yet (%s): converge the gateways first'
+                                                     % (gateway, cert['subject']))
+        elif cert.get('problems'):
+            found.extend('%s: %s' % (gateway, problem) for problem in cert['problems'])
+        elif not covers_name((cert['dns_names'], cert['ip_addresses']), name):
+            found.append('the subjectAltNames of %s (%s) do not cover %s' % (
+                cert['subject'], ', '.join(cert['dns_names'] + cert['ip_addresses']) or 'none', name))
+        else:
+            usable.append(gateway)
+    if usable or (pending and not found):
+        return dict(problems=[], warnings=['Agent %s: gateways it can not verify for %s, which round robin will not '
+                                           'reach until fixed: %s.' % (host, name, '; '.join(found))] if found else [])
+    return dict(problems=['Agent %s would export to no gateway it can verify for %s, so nothing was changed: %s. '
+                          "Add %s to every gateway's otlp_tls_collector_endpoint_names and converge the gateways "
+                          'first, or set otlp_tls_collector_gateway_server_name to a name their certificates hold.'
+                          % (host, name, '; '.join(found + pending), name)], warnings=[])
 
 
 def squatters(state, settings):
@@ -186,7 +440,7 @@ def unit_settings(settings, systemd_environment):
     lines = []
     if settings.get('environment'):
         lines.append(systemd_environment(settings['environment']))
-    secret = settings.get('secret_environment') or {}
+    secret = secret_environment(settings)
     if secret:
         lines.append('# Secret environment (%s): in this file, readable by\n# root and %s only, never in this unit.'
                      % (', '.join(sorted(secret)), settings.get('group')))

@@ -524,6 +524,11 @@ def _texts(value):
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
+# The name apps on an agent's host send to: the collector role maps it to 127.0.0.1 on that host alone, and only that
+# host's agent certificate carries it (a shared name such as 127.0.0.1 would let one agent's key serve on every host).
+AGENT_NAME = 'otlp-agent.%s'
+
+
 def collector_problems(plan, collectors, host, check_mode=False):
     """Why this host's apps would reach a collector name that no collector certificate covers (or no collector
     answers); ``plan``: exporter_plan's entries; ``collectors``: collector_coverage."""
@@ -536,7 +541,9 @@ def collector_problems(plan, collectors, host, check_mode=False):
     name_to_host = collectors.get('names') or {}
     certificates = collectors.get('certificates') or {}
     problems = []
-    unknown = [n for n in names if n not in name_to_host]
+    # otlp-agent.<this host> is this host's own agent, when the host is one of those read.
+    own_agent = AGENT_NAME % host if host in set(name_to_host.values()) else None
+    unknown = [n for n in names if n not in name_to_host and n != own_agent]
     if unknown:
         problems.append('Apps on %s would connect to %s, which is neither a host of the group %s nor one of their '
                         'otlp_tls_collector_endpoint_names, so no collector certificate would carry it: add it to that '
@@ -547,7 +554,7 @@ def collector_problems(plan, collectors, host, check_mode=False):
     for name in names:
         if name in unknown:
             continue
-        cert = certificates.get(name_to_host[name])
+        cert = certificates.get(host if name == own_agent else name_to_host[name])
         if cert is None:
             found.append('the certificate of %s was not read' % name)
         elif 'error' in cert:

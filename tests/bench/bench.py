@@ -35,7 +35,12 @@ ROWS = [
     ('ours_rotate', 'ours: leaf rotation'),
     ('baseline', 'baseline: community.crypto'),
     ('floor', 'floor: copy ready-made files'),
+    ('tt_first', 'two tiers: site.yml first converge'),
+    ('tt_second', 'two tiers: site.yml second converge'),
+    ('tt_rotate', 'two tiers: leaf rotation'),
 ]
+# Each two-tier row against the one-tier row of the same run, per host.
+TWO_TIER = {'tt_first': 'ours_first', 'tt_second': 'ours_second', 'tt_rotate': 'ours_rotate'}
 # Not compared: ten no-op tasks on every host, for the cost of one task.
 EXTRA_ROWS = [('noop_x10', 'one no-op task on every host')]
 PRINTED_EXTRA = [('noop_task', 'one no-op task on every host')]
@@ -177,7 +182,9 @@ def summarize(lines):
             if not seconds:
                 continue
             rows[name] = _stats(seconds)
-            rows[name]['per_host'] = rows[name]['median'] / size
+            hosts = [line.get('hosts', size) for line in runs if line['name'] == name][0]
+            rows[name]['hosts'] = hosts
+            rows[name]['per_host'] = rows[name]['median'] / hosts
             rows[name]['changed'] = [line['changed'] for line in runs if line['name'] == name]
             remote = [line['remote_calls'] for line in runs if line['name'] == name and line.get('remote_calls')]
             if remote:
@@ -190,6 +197,9 @@ def summarize(lines):
             if name != 'noop_task' and 'noop_task' in rows:
                 # The cost of the run in no-op tasks on every host, measured in the same benchmark.
                 rows[name]['vs_noop'] = _ratio(rows[name]['median'], rows['noop_task']['median'])
+        for name, one_tier in TWO_TIER.items():
+            if name in rows and one_tier in rows:
+                rows[name]['vs_one_tier_per_host'] = _ratio(rows[name]['per_host'], rows[one_tier]['per_host'])
         for name in OURS_COMPARED:
             if name in rows:
                 rows[name]['vs_floor'] = _ratio(rows[name]['median'], rows.get('floor', {}).get('median'))
@@ -235,6 +245,10 @@ def print_tables(result, out=sys.stdout):
                          fmt(row.get('vs_noop'), '%.2f'),
                          '-' if 'calls_per_app_host' not in row else '%g, %g' % (row['calls_per_app_host'],
                                                                                  row['calls_collector'])))
+        pairs = [(name, entry['rows'][name].get('vs_one_tier_per_host')) for name in TWO_TIER if name in entry['rows']]
+        if pairs:
+            out.write('two tiers (%d hosts: 2 gateways, an agent on every app host) over one tier, per host: %s\n'
+                      % (entry['size'] + 1, ', '.join('%s %s' % (name[3:], fmt(ratio, '%.2fx')) for name, ratio in pairs)))
         if entry.get('resets') and 'fleet_up_s' in entry:
             out.write('state between runs: reset %.1f s (median) vs recreating the fleet %.1f s (up) + %.1f s (units)\n'
                       % (statistics.median(entry['resets']), entry['fleet_up_s'], entry['prepare_s']))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: playbooks/site.yml on fleets of 10, 25 and 50 test hosts (1 collector, the
-# rest app hosts with one unit each) against the same certificate work done with
+# rest app hosts with one unit each), and the same app hosts in two tiers (an agent on each,
+# and 2 gateways behind one DNS name: one host more), against the same certificate work done with
 # community.crypto primitives (baseline.yml) and against the least any playbook must do
 # (floor.yml: copy ready-made files, write the drop-in, restart). Each figure is the
 # median of --runs runs, each from a comparable state. Prints a table per size and the
@@ -172,25 +173,29 @@ measure() {
     exit 1
   fi
   recap=$(python3 "$here/bench.py" recap "$log")
-  if [[ $(jq .fleet_hosts <<<"$recap") -ne $size ]]; then
-    echo "bench: $name (N=$size, run $run): PLAY RECAP lists $(jq .fleet_hosts <<<"$recap") fleet hosts, not $size; log: $log" >&2
+  # The two-tier rows run on one host more: the second gateway.
+  local play_hosts=$size
+  [[ $name != tt_* ]] || play_hosts=$((size + 1))
+  if [[ $(jq .fleet_hosts <<<"$recap") -ne $play_hosts ]]; then
+    echo "bench: $name (N=$size, run $run): PLAY RECAP lists $(jq .fleet_hosts <<<"$recap") fleet hosts, not $play_hosts; log: $log" >&2
     exit 1
   fi
-  if [[ $name == ours_second && $(jq .changed <<<"$recap") -ne 0 ]]; then
+  if [[ $name == *_second && $(jq .changed <<<"$recap") -ne 0 ]]; then
     echo "bench: the second converge changed something (N=$size, run $run): $(jq -c '{changed, changed_hosts}' <<<"$recap"); log: $log" >&2
     grep -B2 -E '^changed:' "$log" | head -n 40 >&2
     exit 1
   fi
   # Everything but the second converge and the no-ops must have changed every host.
-  if [[ $name != ours_second && $name != noop_x10 && $(jq .changed_fleet_hosts <<<"$recap") -ne $size ]]; then
-    echo "bench: $name (N=$size, run $run) changed only $(jq .changed_fleet_hosts <<<"$recap") of $size hosts; log: $log" >&2
+  if [[ $name != *_second && $name != noop_x10 && $(jq .changed_fleet_hosts <<<"$recap") -ne $play_hosts ]]; then
+    echo "bench: $name (N=$size, run $run) changed only $(jq .changed_fleet_hosts <<<"$recap") of $play_hosts hosts; log: $log" >&2
     exit 1
   fi
   local remote
   remote=$(python3 "$here/bench.py" calls "$calls" "$fleet-collector1")
   record "$(jq -cn --arg name "$name" --argjson size "$size" --argjson run "$run" --argjson s "$seconds" \
     --argjson recap "$recap" --argjson load "$load" --argjson others "$others" --argjson remote "$remote" \
-    '{kind: "measure", name: $name, size: $size, run: $run, seconds: $s, changed: $recap.changed,
+    --argjson hosts "$play_hosts" \
+    '{kind: "measure", name: $name, size: $size, hosts: $hosts, run: $run, seconds: $s, changed: $recap.changed,
       changed_hosts: ($recap.changed_hosts | length), ok: $recap.ok, load_before: $load, other_containers: $others,
       remote_calls: $remote}')"
   otlp_log "bench N=$size run $run: $name ${seconds} s, changed $(jq .changed <<<"$recap") on $(jq '.changed_hosts | length' <<<"$recap") hosts"
@@ -213,8 +218,10 @@ for want in "${size_list[@]}"; do
     continue
   fi
   done_sizes+=("$size")
-  hosts=(collector1)
-  specs=(collector1:otlp_collectors)
+  # collector2 is the second gateway of the two-tier rows (tests/bench/two_tier.yml adds it to
+  # otlp_collectors); the one-tier rows leave it alone.
+  hosts=(collector1 collector2)
+  specs=(collector1:otlp_collectors+otlp-gateway collector2:otlp_bench_spare+otlp-gateway)
   for ((i = 1; i < size; i++)); do
     hosts+=("$(printf 'app%02d' "$i")")
     specs+=("$(printf 'app%02d' "$i"):otlp_apps")
@@ -239,7 +246,7 @@ for want in "${size_list[@]}"; do
   # The floor's files, made once and untimed: it only copies them.
   rm -rf "$work/floor"
   floor_specs=("server:collector1=collector1=collector1,$collector_ip")
-  for host in "${hosts[@]:1}"; do floor_specs+=("client:$host=$bench_unit@$host=$host"); done
+  for host in "${hosts[@]:2}"; do floor_specs+=("client:$host=$bench_unit@$host=$host"); done
   python3 "$here/bench.py" files "$work/floor" "otlp.tls bench floor CA" "${floor_specs[@]}"
   record "$(jq -cn --argjson size "$size" --argjson forks "$forks" --argjson up "$fleet_up" --argjson prep "$prepare" \
     --arg note "$note" --arg want "$want" \
@@ -258,6 +265,12 @@ for want in "${size_list[@]}"; do
       measure floor "$run" tests/bench/floor.yml
     fi
     if ((run <= BENCH_NOOP_RUNS)); then measure noop_x10 "$run" tests/bench/overhead.yml; fi
+    # The same app hosts in two tiers, from nothing again.
+    reset_all
+    two_tier=(-i "$work/inventory.yml" -i tests/bench/two_tier.yml)
+    measure tt_first "$run" "${two_tier[@]}" playbooks/site.yml
+    measure tt_second "$run" "${two_tier[@]}" playbooks/site.yml
+    measure tt_rotate "$run" "${two_tier[@]}" "${rotate_args[@]}"
   done
   if ((profile)); then
     reset_all

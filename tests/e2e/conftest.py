@@ -51,7 +51,7 @@ def pytest_configure(config):
 # that keep the fleet on its own CA, then the two that move it to a CA of their own. Each module
 # also runs alone, or in another order (fleetlib.ensure_default converges the fleet back).
 ORDER = ['test_check_run', 'test_runtimes', 'test_matrix', 'test_name_constraints', 'test_rotation',
-         'test_revocation', 'test_bad_inputs', 'test_faults', 'test_secrets', 'test_compromised_host']
+         'test_revocation', 'test_bad_inputs', 'test_faults', 'test_secrets', 'test_compromised_host', 'test_two_tier']
 
 
 def pytest_collection_modifyitems(session, config, items):  # pylint: disable=unused-argument

@@ -45,7 +45,11 @@ COLLECTORS = ['collector-mtls', 'collector-tls']
 APPS = ['app-mtls', 'app-tls', 'app-bullseye']
 HOSTS = COLLECTORS + APPS
 GROUPS = {'collector-mtls': 'otlp_collectors', 'collector-tls': 'otlp_collectors',
-          'app-mtls': 'otlp_apps', 'app-tls': 'otlp_apps', 'app-bullseye': 'otlp_apps'}
+          'app-mtls': 'otlp_apps', 'app-tls': 'otlp_apps', 'app-bullseye': 'otlp_apps', 'backend': 'otlp_backend'}
+# The two-tier stage (test_two_tier.py): the backend, a host no playbook of the collection touches
+# until then, and the collectors' shared name (a gateway pool behind one DNS name).
+BACKEND = 'backend'
+ALIASES = {'collector-mtls': 'otlp-gateway', 'collector-tls': 'otlp-gateway'}
 # The Debian release of each host (tests/hosts/build-image.sh --suite); the rest run bookworm.
 RELEASES = {'app-tls': 'trixie', 'app-bullseye': 'bullseye'}
 # The Python app bundle's target per release other than bookworm (its python3 as major.minor;
@@ -474,8 +478,9 @@ def ensure_up(fleet):
                 os.remove(path)
     os.makedirs(os.path.join(fleet.work, 'results'))
     subprocess.run(['bash', os.path.join(ROOT, 'tests', 'hosts', 'fleet.sh'), 'up', fleet.name, fleet.work]
-                   + ['%s:%s%s' % (host, GROUPS[host], '@' + RELEASES[host] if host in RELEASES else '')
-                      for host in fleet.hosts], check=True)
+                   + ['%s:%s%s%s' % (host, GROUPS[host], '@' + RELEASES[host] if host in RELEASES else '',
+                                     '+' + ALIASES[host] if host in ALIASES else '')
+                      for host in fleet.hosts + [BACKEND]], check=True)
     out = fleet.out_dir('setup')
     fleet.play_ok('tests/e2e/prepare.yml', log=os.path.join(out, 'prepare.log'))
     # A check run on the fresh fleet must succeed and write nothing, anywhere

@@ -2,13 +2,14 @@
 # A local fleet of systemd test hosts (podman containers on their own network) and an
 # Ansible inventory for it. Used by the demo and the benchmarks; Molecule has its own.
 #
-#   tests/hosts/fleet.sh up   NAME DIR host:group[,group][@suite] ...   # start, wait for systemd, write DIR/inventory.yml
+#   tests/hosts/fleet.sh up   NAME DIR host:group[,group][@suite][+alias,...] ...   # start, wait for systemd, write DIR/inventory.yml
 #   tests/hosts/fleet.sh down NAME                              # remove the containers and the network
 #
 # Containers are called NAME-<host>, live on network NAME and resolve each other by
 # their short host name. A host runs Debian bookworm, or the release named by @suite
-# (bullseye, trixie: tests/hosts/build-image.sh --suite). Needs `source scripts/env.sh`
-# (images, CONTAINERS_CONF).
+# (bullseye, trixie: tests/hosts/build-image.sh --suite). +alias gives it more names on the
+# network: hosts that share one resolve it to all their addresses (a gateway pool behind one
+# name). Needs `source scripts/env.sh` (images, CONTAINERS_CONF).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 
@@ -25,10 +26,10 @@ down() {
   otlp_log "fleet $name: removed"
 }
 
-# suite_of SPEC: the Debian release of a host:groups[@suite] spec (bookworm when none).
+# suite_of SPEC: the Debian release of a host:groups[@suite][+aliases] spec (bookworm when none).
 suite_of() {
-  local suite=bookworm
-  [[ $1 != *@* ]] || suite=${1##*@}
+  local suite=bookworm spec=${1%%+*}
+  [[ $spec != *@* ]] || suite=${spec##*@}
   [[ " $OTLP_TLS_SUITES " == *" $suite "* ]] || {
     echo "fleet $name: unknown release '$suite' in '$1'; use one of: $OTLP_TLS_SUITES" >&2; exit 2; }
   echo "$suite"
@@ -44,6 +45,11 @@ up() {
   local spec host groups suite started=()
   for spec in "$@"; do
     host=${spec%%:*} suite=$(suite_of "$spec")
+    local alias aliases=() names
+    if [[ $spec == *+* ]]; then
+      names=${spec#*+}
+      for alias in ${names//,/ }; do aliases+=(--network-alias "$alias"); done
+    fi
     # The default release keeps the image env.sh named (a bench may point it elsewhere).
     image=$OTLP_TLS_TEST_IMAGE
     if [[ $suite != bookworm ]]; then
@@ -55,7 +61,7 @@ up() {
       podman rm -f "$name-$host" >/dev/null 2>&1 || true
       # --hostname and --network-alias make the short name resolve on the fleet network.
       # shellcheck disable=SC2046 # otlp_image_run_args prints separate arguments
-      podman run -d --name "$name-$host" --hostname "$host" --network "$name" --network-alias "$host" \
+      podman run -d --name "$name-$host" --hostname "$host" --network "$name" --network-alias "$host" "${aliases[@]}" \
         --systemd always --label "otlp-tls-fleet=$name" $(otlp_image_run_args "$suite") "$image" /sbin/init >/dev/null
       started+=("$host")
     fi
@@ -75,11 +81,11 @@ up() {
     echo "    ansible_python_interpreter: /usr/bin/python3"
     echo "  children:"
     local group
-    for group in $(printf '%s\n' "$@" | cut -d: -f2 | cut -d@ -f1 | tr ',' '\n' | sort -u); do
+    for group in $(printf '%s\n' "$@" | cut -d+ -f1 | cut -d: -f2 | cut -d@ -f1 | tr ',' '\n' | sort -u); do
       echo "    $group:"
       echo "      hosts:"
       for spec in "$@"; do
-        host=${spec%%:*} groups=${spec#*:} groups=${groups%@*} suite=$(suite_of "$spec")
+        host=${spec%%:*} groups=${spec%%+*} groups=${groups#*:} groups=${groups%@*} suite=$(suite_of "$spec")
         if [[ ",$groups," == *",$group,"* ]]; then
           echo "        $host:"
           echo "          ansible_host: $name-$host"

@@ -33,9 +33,11 @@ PLAY = re.compile(r'^\s+play #\d+ \([^)]*\): (.*?)\tTAGS')
 HOSTS = re.compile(r'^\s+hosts \((\d+)\):')
 
 LEAF = ['What to rotate', 'Leaf rotation, collectors', 'Leaf rotation, apps']
-CA_PHASES = ['CA rotation, %s, phase %s' % (who, phase) for phase in ('trust', 'reissue', 'retire')
-             for who in ('collectors', 'apps', 'move on')]
-ROTATE_ALL = LEAF + ['CA rotation, start or resume'] + CA_PHASES
+CA_PLAYS = ['CA rotation, %s, phase %s' % (who, phase) for phase in ('trust', 'reissue', 'retire')
+            for who in ('collectors', 'agents', 'apps', 'move on')]
+# Without an agents group, the agents' plays have no host.
+CA_PHASES = [name for name in CA_PLAYS if ', agents,' not in name]
+ROTATE_ALL = LEAF[:2] + ['Leaf rotation, agents'] + LEAF[2:] + ['CA rotation, start or resume'] + CA_PLAYS
 
 
 @pytest.fixture(scope='module')
@@ -88,6 +90,26 @@ def test_rotate_leaf_hosts_and_limit_to_a_group(inventory):
     assert result['Leaf rotation, apps'] == ['app1', 'app2']
     result = dict(plays(inventory, 'rotate.yml', 'otlp_tls_rotate=leaf', 'otlp_tls_rotate_hosts=app1'))
     assert result['Leaf rotation, collectors'] == [] and result['Leaf rotation, apps'] == ['app1']
+
+
+def test_two_tiers_put_the_agents_between_the_gateways_and_the_apps(tmp_path):
+    """With an otlp_agents group: site.yml's agents play between the collectors' and the apps', and a leaf
+    rotation's agents play likewise, limited like the others; without one, those plays have no host."""
+    two_tier = dict(INVENTORY['all']['children'], otlp_agents={'hosts': {'app1': {}}})
+    path = tmp_path / 'inventory.yml'
+    path.write_text(yaml.safe_dump({'all': {'children': two_tier}}))
+    site = plays(str(path), 'site.yml')
+    assert [(name.split(' ')[0], hosts) for name, hosts in site] == [
+        ('Collectors', ['collector1']), ('Agents', ['app1']), ('Apps', ['app1', 'app2'])]
+    leaf = plays(str(path), 'rotate.yml', 'otlp_tls_rotate=leaf')
+    assert started(leaf) == ROTATE_ALL[:4] and dict(leaf)['Leaf rotation, agents'] == ['app1']
+    limited = dict(plays(str(path), 'rotate.yml', 'otlp_tls_rotate=leaf', 'otlp_tls_rotate_hosts=app2'))
+    assert limited['Leaf rotation, agents'] == [] and limited['Leaf rotation, apps'] == ['app2']
+    check = plays(str(path), 'check.yml')
+    assert [hosts for name, hosts in check if name.startswith('Agents')] == [['app1']]
+    ca = dict(plays(str(path), 'rotate.yml', 'otlp_tls_rotate=ca'))
+    assert ca['CA rotation, agents, phase trust'] == ['app1'] and ca['CA rotation, apps, phase trust'] == ['app1', 'app2']
+    assert ca['CA rotation, move on, phase retire'] == ['app1', 'app2', 'collector1']
 
 
 def test_rotate_ca_covers_both_groups(inventory):

@@ -315,4 +315,67 @@ def test_name_list(value, names):
 def test_every_filter_is_exported():
     assert sorted(cr.FilterModule().filters()) == sorted([
         'check_targets', 'check_app_rows', 'check_names_used', 'check_collector_row', 'check_rows', 'check_summary',
-        'check_table', 'rotation_status', 'name_list'])
+        'check_table', 'rotation_status', 'name_list', 'check_hop_target', 'check_agent_row', 'check_backend_row'])
+
+
+@pytest.mark.parametrize('endpoint, server_name, expected', [
+    ('dns:///otlp-gateway.example.internal:4317', '', ('otlp-gateway.example.internal', 4317, 'otlp-gateway.example.internal')),
+    ('gw1:4317', 'gw.internal', ('gw1', 4317, 'gw.internal')),
+    ('https://otlp.vendor.example/otlp', '', ('otlp.vendor.example', 443, 'otlp.vendor.example')),
+    ('https://otlp.vendor.example:4318', '', ('otlp.vendor.example', 4318, 'otlp.vendor.example')),
+    ('[2001:db8::1]:4317', '', ('2001:db8::1', 4317, '2001:db8::1')),
+    ('', '', ('', 0, '')),
+    ('no port', '', ('', 0, '')),
+])
+def test_hop_target(endpoint, server_name, expected):
+    target = cr.check_hop_target(endpoint, server_name)
+    assert (target['host'], target['port'], target['name']) == expected
+    assert target['endpoint'] == endpoint
+
+
+AGENT_CERT = {'info': {'subject': 'CN=app1', 'issuer': 'CN=CA', 'days_left': 2, 'dns_names': [],
+                       'ip_addresses': ['127.0.0.1']}, 'problems': [], 'key_matches': True, 'chain_verified': True}
+GW = cr.check_hop_target('dns:///otlp-gateway:4317')
+
+
+def gateway_probe(item, ok=True, **more):
+    return dict({'item': item, 'ok': ok, 'stage': None if ok else 'verify', 'error': '' if ok else 'hostname mismatch',
+                 'peer': {'subject': 'CN=' + item, 'days_left': 1}}, **more)
+
+
+def test_agent_row_every_gateway_accepts_it():
+    rows = cr.check_agent_row(AGENT_CERT, {'results': [gateway_probe('gw1'), gateway_probe('gw2')]}, 'app1', GW)
+    assert len(rows) == 1 and rows[0]['ok'] and rows[0]['role'] == 'agent'
+    assert rows[0]['handshake'] == 'ok 2/2 gateways' and rows[0]['days_left'] == 2
+    assert rows[0]['served_by'] == 'gw1 (1 days left), gw2 (1 days left)'
+    assert rows[0]['endpoint'] == 'dns:///otlp-gateway:4317 (as otlp-gateway)'
+    assert [pair[0] for pair in cr.ROW_DEFAULTS] == list(rows[0])
+
+
+def test_agent_row_fails_for_one_gateway_or_none_or_a_bad_certificate():
+    rows = cr.check_agent_row(AGENT_CERT, {'results': [gateway_probe('gw1'), gateway_probe('gw2', ok=False)]}, 'app1', GW)
+    assert not rows[0]['ok'] and rows[0]['handshake'] == 'FAILED 1/2 gateways'
+    assert rows[0]['problems'] == ['handshake to the gateway gw2 for otlp-gateway failed at verify: hostname mismatch']
+    assert cr.check_agent_row(AGENT_CERT, {'results': []}, 'app1', GW)[0]['problems'] == [
+        'no gateway to connect to (is the gateway group empty?)']
+    bad = dict(AGENT_CERT, problems=['it expires in 2 days'])
+    assert not cr.check_agent_row(bad, {'results': [gateway_probe('gw1')]}, 'app1', GW)[0]['ok']
+    assert not cr.check_agent_row({'info': {}}, {'results': [gateway_probe('gw1')]}, 'app1', GW)[0]['ok']
+    assert cr.check_agent_row(AGENT_CERT, {'results': []}, 'app1', cr.check_hop_target('')) == []
+    row = cr.check_agent_row({'skipped': True}, {'results': []}, 'app1', cr.check_hop_target('gw-without-port'))[0]
+    assert not row['ok'] and 'names no host and port' in row['problems'][0]
+
+
+def test_backend_row_handshake_and_days_left():
+    target = cr.check_hop_target('backend:4317')
+    peer = {'subject': 'CN=backend', 'issuer': 'CN=vendor', 'days_left': 90, 'subject_alt_names': ['backend']}
+    good = {'ok': True, 'tls_version': 'TLSv1.3', 'peer': peer}
+    row = cr.check_backend_row(good, 'gw1', target, 30)[0]
+    assert row['ok'] and row['role'] == 'backend' and row['days_left'] == 90 and row['handshake'] == 'ok TLSv1.3'
+    assert row['sans'] == ['backend'] and row['issuer'] == 'CN=vendor'
+    soon = dict(good, peer=dict(good['peer'], days_left=3))
+    assert 'expires in 3 days, fewer than the 30' in cr.check_backend_row(soon, 'gw1', target, 30)[0]['problems'][0]
+    failed = {'ok': False, 'stage': 'verify', 'error': 'unknown CA', 'peer': {}}
+    row = cr.check_backend_row(failed, 'gw1', target)[0]
+    assert not row['ok'] and row['handshake'] == 'FAILED' and 'failed at verify: unknown CA' in row['problems'][0]
+    assert cr.check_backend_row({'skipped': True}, 'gw1', target) == []

@@ -8,7 +8,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.otlp.tls.plugins.filter.plan import collector_coverage, collectors_to_read, file_is, unit_is, user_is
+from ansible_collections.otlp.tls.plugins.filter.plan import (collector_coverage, collectors_to_read, file_is,
+                                                              installed_paths_changed, unit_is, user_is)
 
 DIR = dict(exists=True, kind='directory', owner='root', group='otelcol', mode='0750')
 
@@ -104,3 +105,14 @@ def test_collector_coverage_off_when_the_check_is():
                                                   'collector_group': 'g'})
     assert out['check'] and out['group'] == 'g' and out['names']['otlp.example'] == 'c1'
     assert out['certificates']['c1']['ip_addresses'] == ['10.0.0.1'] and 'c2' not in out['certificates']
+
+
+def test_installed_paths_changed_counts_this_runs_work_only():
+    installed = {'results': [
+        {'item': {'name': 'collector'}, 'changed': True, 'changed_files': ['/d/ca.pem', '/d/cert.pem']},
+        {'item': {'name': 'old'}, 'changed': True, 'changed_files': ['/o/ca.pem']},
+        {'item': {'name': 'same'}, 'changed': False, 'changed_files': []},
+        {'skipped': True}]}
+    assert installed_paths_changed(installed, {'todo': ['collector', 'same']}) == ['/d/ca.pem', '/d/cert.pem']
+    assert installed_paths_changed(installed, {'todo': []}) == []
+    assert installed_paths_changed({}, {}) == []

@@ -49,7 +49,8 @@ def test_tls_none_and_extra_config_merged_recursively():
     config = collector_plan.config(settings(tls_mode='none', http_endpoint='', grpc_max_connection_age='',
                                             extra_config={'service': {'telemetry': {'logs': {'level': 'debug'}}},
                                                           'exporters': {'debug': {'verbosity': 'detailed'}}}))
-    assert config['receivers']['otlp']['protocols'] == {'grpc': {'endpoint': '0.0.0.0:4317'}}
+    assert config['receivers']['otlp']['protocols'] == {'grpc': {'endpoint': '0.0.0.0:4317', 'keepalive': {
+        'enforcement_policy': {'min_time': '5s', 'permit_without_stream': True}}}}
     assert config['service']['telemetry'] == {'logs': {'level': 'debug'}} and 'pipelines' in config['service']
     assert config['exporters'] == {'debug': {'verbosity': 'detailed'}}
     tls = collector_plan.config(settings(tls_mode='tls', tls_reload_interval=''))['receivers']['otlp']['protocols']
@@ -143,3 +144,137 @@ def test_unit_lines():
     assert 'Environment="A=b c"' in lines and 'EnvironmentFile=/etc/otlp-tls/env/otelcol.service.env' in lines
     assert 'TOKEN' in lines and 'secret' not in lines.replace('Secret', '')
     assert lines.endswith('CapabilityBoundingSet=CAP_NET_BIND_SERVICE')
+
+
+AGENT = dict(gateway_endpoint='dns:///otlp-gateway.example.internal:4317', grpc_endpoint='127.0.0.1:4317',
+             http_endpoint='127.0.0.1:4318',
+             pipelines={'traces': {'receivers': ['otlp'], 'exporters': ['debug']},
+                        'logs': {'receivers': ['otlp'], 'exporters': ['otlp_grpc/otlp_tls_gateway', 'debug']}})
+GATEWAY = dict(backend_endpoint='https://otlp.vendor.example:4318', backend_protocol='http',
+               backend_ca_file='/ctl/vendor-ca.pem', backend_token='t0ken-value',
+               backend_headers={'x-scope-orgid': 'tenant-7', 'dd-api-key': 'k3y'})
+
+
+def test_an_agent_exports_every_pipeline_to_its_gateways_with_mtls_and_round_robin():
+    config = collector_plan.config(settings(**AGENT))
+    gateway = config['exporters']['otlp_grpc/otlp_tls_gateway']
+    assert gateway['endpoint'] == 'dns:///otlp-gateway.example.internal:4317'
+    assert gateway['balancer_name'] == 'round_robin'
+    assert gateway['tls'] == {'ca_file': '/etc/otlp-tls/collector/ca.pem', 'cert_file': '/etc/otlp-tls/collector/fullchain.pem',
+                              'key_file': '/etc/otlp-tls/collector/key.pem', 'min_version': '1.2', 'reload_interval': '1m'}
+    assert gateway['sending_queue']['block_on_overflow'] is True and gateway['retry_on_failure']['enabled'] is True
+    assert gateway['keepalive']['time'] == '10s'
+    pipelines = config['service']['pipelines']
+    assert pipelines['traces']['exporters'] == ['debug', 'otlp_grpc/otlp_tls_gateway']
+    # A pipeline that names it keeps its place; the user's own dict is not changed.
+    assert pipelines['logs']['exporters'] == ['otlp_grpc/otlp_tls_gateway', 'debug']
+    assert AGENT['pipelines']['traces']['exporters'] == ['debug']
+    assert config['exporters']['debug'] == {}
+
+
+def test_the_gateway_exporter_takes_a_server_name_and_overrides():
+    config = collector_plan.config(settings(gateway_server_name='gw.internal', tls_reload_interval='',
+                                            gateway_exporter={'sending_queue': {'queue_size': 100}}, **AGENT))
+    gateway = config['exporters']['otlp_grpc/otlp_tls_gateway']
+    assert gateway['tls']['server_name_override'] == 'gw.internal' and 'reload_interval' not in gateway['tls']
+    assert gateway['sending_queue'] == {'enabled': True, 'num_consumers': 4, 'queue_size': 100, 'block_on_overflow': True}
+    assert collector_plan.gateway_name(settings(gateway_server_name='gw.internal', **AGENT)) == 'gw.internal'
+    assert collector_plan.gateway_name(settings(**AGENT)) == 'otlp-gateway.example.internal'
+    assert collector_plan.gateway_name(settings(gateway_endpoint='GW1:4317')) == 'gw1'
+    assert collector_plan.gateway_name(settings()) == ''
+
+
+def test_a_gateway_exports_to_the_backend_with_env_references_never_values():
+    config = collector_plan.config(settings(**GATEWAY))
+    backend = config['exporters']['otlp_http/otlp_tls_backend']
+    assert backend['endpoint'] == 'https://otlp.vendor.example:4318'
+    assert backend['tls'] == {'min_version': '1.2', 'ca_file': '/etc/otlp-tls/collector/backend-ca.pem'}
+    assert backend['headers'] == {'authorization': 'Bearer ${env:OTLP_TLS_BACKEND_TOKEN}',
+                                  'dd-api-key': '${env:OTLP_TLS_BACKEND_HEADER_DD_API_KEY}',
+                                  'x-scope-orgid': '${env:OTLP_TLS_BACKEND_HEADER_X_SCOPE_ORGID}'}
+    assert config['service']['pipelines']['traces']['exporters'] == ['debug', 'otlp_http/otlp_tls_backend']
+    text = repr(config)
+    assert 't0ken-value' not in text and 'k3y' not in text and 'tenant-7' not in text
+    assert collector_plan.secret_environment(settings(secret_environment={'MINE': 'x'}, **GATEWAY)) == {
+        'MINE': 'x', 'OTLP_TLS_BACKEND_TOKEN': 't0ken-value', 'OTLP_TLS_BACKEND_HEADER_DD_API_KEY': 'k3y',
+        'OTLP_TLS_BACKEND_HEADER_X_SCOPE_ORGID': 'tenant-7'}
+    lines = collector_plan.unit_settings(settings(**GATEWAY), systemd_environment)
+    assert 'OTLP_TLS_BACKEND_TOKEN' in lines and 'EnvironmentFile=' in lines and 't0ken-value' not in lines
+
+
+def test_a_grpc_backend_with_its_own_client_certificate_and_no_token():
+    config = collector_plan.config(settings(backend_endpoint='otlp.vendor.example:443', backend_protocol='grpc',
+                                            backend_client_cert_file='/etc/vendor/client.pem',
+                                            backend_client_key_file='/etc/vendor/client.key'))
+    backend = config['exporters']['otlp_grpc/otlp_tls_backend']
+    assert backend['tls'] == {'min_version': '1.2', 'cert_file': '/etc/vendor/client.pem',
+                              'key_file': '/etc/vendor/client.key', 'reload_interval': '1m'}
+    assert 'headers' not in backend
+    assert collector_plan.secret_environment(settings(backend_endpoint='b:443')) == {}
+
+
+@pytest.mark.parametrize('changes, message', [
+    (dict(gateway_endpoint='https://gw:4317'), 'host:port or dns:///host:port'),
+    (dict(gateway_endpoint='dns:///gw:70000'), 'host:port or dns:///host:port'),
+    (dict(gateway_endpoint='dns:///localhost:4317'), 'points at this host'),
+    (dict(backend_endpoint='http://vendor:4318', backend_protocol='http'), 'plain http://'),
+    (dict(backend_endpoint='vendor:4318', backend_protocol='http'), 'must be an https:// URL'),
+    (dict(backend_endpoint='https://vendor:4317/v1', backend_protocol='grpc'), 'host:port without a path'),
+    (dict(backend_endpoint='vendor', backend_protocol='grpc'), 'host:port without a path'),
+    (dict(backend_endpoint='vendor:4317', backend_protocol='thrift'), 'grpc or http'),
+    (dict(backend_endpoint='vendor:4317', backend_token='a\nb'), 'backend_token holds a newline'),
+    (dict(backend_endpoint='vendor:4317', backend_headers={'bad name': 'x'}), 'is not an HTTP header name'),
+    (dict(backend_endpoint='vendor:4317', backend_headers={'x-key': 'a\rb'}), 'must be one line'),
+    (dict(backend_endpoint='vendor:4317', backend_token='t', backend_headers={'Authorization': 'x'}), 'give one of'),
+    (dict(backend_endpoint='vendor:4317', backend_client_cert_file='/c.pem'), 'go together'),
+    (dict(backend_endpoint='vendor:4317', backend_client_cert_file='c.pem', backend_client_key_file='k.pem'),
+     'absolute path'),
+    (dict(secret_environment={'OTLP_TLS_BACKEND_TOKEN': 'x'}), "role's own"),
+    (dict(backend_endpoint='vendor:4317', backend_headers={'X-Key': 'a', 'x_key': 'b'}), 'differ only in case'),
+    (dict(backend_endpoint='vendor:4317', backend_ca_file='files/vendor.pem'), 'absolute path on the controller'),
+    (dict(backend_endpoint='vendor:4317', backend_exporter={'endpoint': 'http://vendor:4318'}), 'may not set endpoint'),
+    (dict(backend_endpoint='vendor:4317', backend_exporter={'tls': {'insecure': True}}), 'may not set tls.insecure'),
+    (dict(gateway_endpoint='gw:4317', gateway_exporter={'headers': {}, 'tls': {'insecure_skip_verify': True}}),
+     'may not set headers, tls.insecure_skip_verify'),
+])
+def test_hop_problems_name_the_variable_and_the_fix(changes, message):
+    problems = collector_plan.problems(settings(**changes), 'c1')
+    assert problems and message in ' '.join(problems), problems
+    assert 'a\nb' not in ' '.join(problems)
+
+
+def test_good_hop_settings_have_no_problem():
+    assert collector_plan.problems(settings(**AGENT), 'a1') == []
+    assert collector_plan.problems(settings(**GATEWAY), 'g1') == []
+    assert collector_plan.problems(settings(gateway_endpoint='10.0.0.5:4317'), 'a1') == []
+    assert collector_plan.problems(settings(backend_endpoint='[2001:db8::1]:4317'), 'g1') == []
+
+
+def cert(*names, **more):
+    dns = [n for n in names if not n[0].isdigit()]
+    return dict(dict(dns_names=dns, ip_addresses=[n for n in names if n[0].isdigit()], problems=[],
+                     subject='the certificate on gw'), **more)
+
+
+def test_the_agent_stops_only_when_no_gateway_can_serve_it():
+    good = {'names': {'gw1': 'gw1', 'gw2': 'gw2'}, 'group': 'otlp_collectors',
+            'certificates': {'gw1': cert('gw1', 'otlp-gateway.example.internal'),
+                             'gw2': cert('gw2', 'otlp-gateway.example.internal')}}
+    check = collector_plan.gateway_check
+    assert check(good, settings(**AGENT), 'a1') == {'problems': [], 'warnings': []}
+    # One gateway without the name, unreadable, or with a problem of its own (a hostile one may say anything):
+    # a warning, not a stop.
+    for bad in (cert('gw2'), {'error': 'unreachable'}, cert('otlp-gateway.example.internal', problems=['bogus'])):
+        found = check(dict(good, certificates=dict(good['certificates'], gw2=bad)), settings(**AGENT), 'a1')
+        assert found['problems'] == [] and len(found['warnings']) == 1 and 'gw2' in found['warnings'][0], found
+    # No gateway carries it (the usual mistake: the name is not in the group's endpoint names): a stop.
+    none = dict(good, certificates={'gw1': cert('gw1'), 'gw2': cert('gw2')})
+    found = check(none, settings(**AGENT), 'a1')
+    assert len(found['problems']) == 1 and 'do not cover otlp-gateway.example.internal' in found['problems'][0]
+    assert "to every gateway's otlp_tls_collector_endpoint_names" in found['problems'][0]
+    missing = dict(good, certificates={'gw1': dict(cert('gw1'), exists=False), 'gw2': dict(cert('gw2'), exists=False)})
+    assert 'no certificate yet' in check(missing, settings(**AGENT), 'a1')['problems'][0]
+    assert check(missing, settings(**AGENT), 'a1', check_mode=True)['problems'] == []
+    problems = check(dict(good, certificates={'gw1': {'error': 'unreachable'}}), settings(**AGENT), 'a1')['problems']
+    assert 'gw1 could not be read: unreachable' in problems[0] and 'gw2 was not read' in problems[0]
+    assert 'has no hosts' in check({'names': {}, 'group': 'gws'}, settings(**AGENT), 'a1')['problems'][0]

@@ -228,6 +228,23 @@ def test_collector_names_and_problems():
     assert host_plan.collector_problems(plan_of('nowhere'), dict(collectors, check=False), 'app1') == []
 
 
+def test_the_agent_name_is_the_hosts_own_agent():
+    """Apps on an agent's host dial otlp-agent.<host>: that host's own certificate counts, and no other's."""
+    # The exporter role reads the agents' endpoint names from the inventory: the collector role's default
+    # (otlp-agent.<host> on an agent) is not among them, so the name is known from the group alone.
+    names = host_plan.collector_names(['c1', 'a1', 'a2'], {})
+    served = {'a1': {'path': '/p', 'names': ['otlp-agent.a1']}, 'a2': {'path': '/p', 'names': ['otlp-agent.a1']}}
+    agents = host_plan.collector_coverage(names, [], served, '/p', 'otlp_agents')
+    assert host_plan.collector_problems(plan_of('otlp-agent.a1'), agents, 'a1') == []
+    # a2's certificate carries a1's agent name, not its own: refused.
+    problems = host_plan.collector_problems(plan_of('otlp-agent.a2'), agents, 'a2')
+    assert len(problems) == 1 and 'do not cover otlp-agent.a2' in problems[0]
+    # Another host's agent name, or one for a host outside the group, is no collector's name.
+    for host, name in (('a2', 'otlp-agent.a1'), ('elsewhere', 'otlp-agent.elsewhere'), ('a1', '127.0.0.1')):
+        problems = host_plan.collector_problems(plan_of(name), agents, host)
+        assert len(problems) == 1 and 'would connect to %s, which is neither' % name in problems[0]
+
+
 def test_collector_coverage_reads_errors_missing_files_and_what_the_collector_role_said():
     names = {'c1': 'c1', 'c2': 'c2', 'c3': 'c3', '192.0.2.1': 'c3'}
     results = [dict(item='c1', problems=['certificate /p does not exist'], exists=False),
