@@ -74,8 +74,8 @@ cat <<MSG
 
 The demo fleet is up ($(( $(date +%s) - start )) s). Hosts: ${hosts[*]%%:*}
   log into a host:     podman exec -it $fleet-app1 bash
-  run a playbook:      source scripts/env.sh; E2E_VENDOR_DIR=$vendor ANSIBLE_CONFIG=$dir/ansible.cfg ansible-playbook \
-                         ${extra[*]} playbooks/site.yml
+  run a playbook:      source scripts/env.sh; export E2E_VENDOR_DIR=$vendor ANSIBLE_CONFIG=$dir/ansible.cfg
+                       ansible-playbook ${extra[*]} playbooks/site.yml
   see an app's setup:  podman exec $fleet-app1 systemctl cat checkout
   tear it down:        make demo-down
 A second 'make demo' reuses the fleet and the CA and changes nothing.

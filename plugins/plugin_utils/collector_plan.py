@@ -36,12 +36,12 @@ HEADER_VARIABLE = 'OTLP_TLS_BACKEND_HEADER_%s'
 # Keys of the exporters' overrides that would undo what the role checked (where to, TLS, credentials).
 LOCKED = ('endpoint', 'headers', 'auth')
 LOCKED_TLS = ('insecure', 'insecure_skip_verify')
+LOOPBACK = ('127.0.0.1', '::1', 'localhost')
 
 
 def header_variable(name):
     """The secret environment variable of a backend header: its name, upper case, other characters as _."""
     return HEADER_VARIABLE % re.sub(r'[^A-Za-z0-9]', '_', str(name)).upper()
-LOOPBACK = ('127.0.0.1', '::1', 'localhost')
 
 
 def merge(base, extra):
@@ -88,13 +88,18 @@ def gateway_exporter(settings):
         'tls': tls,
         # A gateway that stops answering (no reset) is found within 15 s, not at the next connection age.
         'keepalive': {'time': '10s', 'timeout': '5s', 'permit_without_stream': True},
-        'timeout': '10s',
-        'retry_on_failure': {'enabled': True, 'initial_interval': '1s', 'max_interval': '10s',
-                             'max_elapsed_time': '10m'},
-        # A full queue holds the receiver back (the apps' SDKs retry) instead of dropping data.
-        'sending_queue': {'enabled': True, 'num_consumers': 4, 'queue_size': 5000, 'block_on_overflow': True},
     }
+    exporter.update(delivery('10s'))
     return merge(exporter, settings.get('gateway_exporter') or {})
+
+
+def delivery(max_interval):
+    """Timeout, retries (from 1 s to ``max_interval``, for 10 minutes) and a queue of 5000 requests that, when full,
+    holds the receiver back (the senders retry) instead of dropping data."""
+    return {'timeout': '10s',
+            'retry_on_failure': {'enabled': True, 'initial_interval': '1s', 'max_interval': max_interval,
+                                 'max_elapsed_time': '10m'},
+            'sending_queue': {'enabled': True, 'num_consumers': 4, 'queue_size': 5000, 'block_on_overflow': True}}
 
 
 def backend_exporter(settings):
@@ -119,12 +124,7 @@ def backend_exporter(settings):
         headers[str(name)] = '${env:%s}' % header_variable(name)
     if headers:
         exporter['headers'] = headers
-    exporter.update({
-        'timeout': '10s',
-        'retry_on_failure': {'enabled': True, 'initial_interval': '1s', 'max_interval': '30s',
-                             'max_elapsed_time': '10m'},
-        'sending_queue': {'enabled': True, 'num_consumers': 4, 'queue_size': 5000, 'block_on_overflow': True},
-    })
+    exporter.update(delivery('30s'))
     return merge(exporter, settings.get('backend_exporter') or {})
 
 
@@ -371,8 +371,8 @@ def gateway_check(coverage, settings, host, check_mode=False):
         elif 'error' in cert:
             found.append('the certificate of %s could not be read: %s' % (gateway, cert['error']))
         elif not cert.get('exists', True):
-            (pending if check_mode else found).append('%s has no certificate yet (%s): converge the gateways first'
-                                                     % (gateway, cert['subject']))
+            missing = '%s has no certificate yet (%s): converge the gateways first' % (gateway, cert['subject'])
+            (pending if check_mode else found).append(missing)
         elif cert.get('problems'):
             found.extend('%s: %s' % (gateway, problem) for problem in cert['problems'])
         elif not covers_name((cert['dns_names'], cert['ip_addresses']), name):
