@@ -138,6 +138,11 @@ class Result(object):
         return ''
 
 
+# The steady-load drop-in of every unit given, then systemd told (Fleet.new_runs).
+LOAD_SCRIPT = r"""for unit in "$@"; do mkdir -p /etc/systemd/system/$unit.service.d
+    printf '%s' "$LOAD" > /etc/systemd/system/$unit.service.d/10-e2e-load.conf; done; systemctl daemon-reload; """
+
+
 class Fleet(object):
     """The e2e fleet as the tests use it."""
 
@@ -337,6 +342,20 @@ class Fleet(object):
         for host in self.apps:
             self.sh(host, 'systemctl stop "e2e-*.service"')
 
+    def new_runs(self, load=False):
+        """A new run of every app unit, every app host at once (one podman exec each). With
+        ``load``, first the drop-in that makes each unit send numbered spans without end at
+        E2E_ROTATION_RATE spans a second (default 5), the steady load of the rotation tests."""
+        script = LOAD_SCRIPT if load else ''
+        rate = os.environ.get('E2E_ROTATION_RATE', '') or '5'
+        assert rate.isdigit() and int(rate) > 0, 'E2E_ROTATION_RATE=%r is not a positive whole number' % rate
+
+        def restart(host):
+            self.exec(host, 'sh', '-c', script + 'systemctl restart "$@"', 'sh', *self.units(host),
+                      env={'LOAD': '[Service]\nEnvironment=E2E_SPANS=0\nEnvironment=E2E_RATE=%s\n' % rate})
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(self.apps))) as pool:
+            list(pool.map(restart, self.apps))
+
     def rotation_phase(self, ca_dir=None):
         path = os.path.join(ca_dir or self.ca_dir, 'rotation.json')
         if not os.path.exists(path):
@@ -363,13 +382,15 @@ class Fleet(object):
         """A module is about to change the fleet beyond a converge with its own CA."""
         self.update_state(moved=why)
 
-    def ensure_default(self, out=None):
+    def ensure_default(self, out=None, site=True):
         """Converge the fleet back on .tmp/e2e/ca if a module moved it (another CA, a CA rotation
-        left in a phase, a module that failed half-way)."""
+        left in a phase, a module that failed half-way). With ``site`` False the last step, a
+        site.yml run, is left to the caller, whose own first step is one."""
         why = self.state().get('moved')
         if not why:
             return
-        log('the fleet was moved (%s): converging it back on %s' % (why, self.ca_dir))
+        log('the fleet was moved (%s): converging it back on %s%s' % (
+            why, self.ca_dir, '' if site else ", the module's own site.yml the last step"))
         out = out or self.work
         # A host a fault test killed and a failed test did not start again.
         for host in sorted(set(self.hosts) - set(self.running())):
@@ -379,8 +400,30 @@ class Fleet(object):
         if state and state.get('phase') not in (None, 'done'):
             self.play_ok('playbooks/rotate.yml', '-e', 'otlp_tls_rotate=ca',
                          log=os.path.join(out, 'restore-rotate.log'))
-        self.play_ok('playbooks/site.yml', log=os.path.join(out, 'restore-site.log'))
-        self.update_state(moved=None)
+        if site:
+            self.play_ok('playbooks/site.yml', log=os.path.join(out, 'restore-site.log'))
+            self.update_state(moved=None)
+
+
+def kill_when(fleet, runner, host, pattern, seconds=300):
+    """Kill ``host``'s container once ``pattern`` shows up in a play_background runner's log;
+    False when the run ended (or the time passed) first."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        with open(runner.log, errors='replace') as handle:
+            if re.search(pattern, handle.read()):
+                subprocess.run(['podman', 'kill', fleet.container(host)], stdout=subprocess.DEVNULL, check=True)
+                return True
+        if runner.poll() is not None:
+            return False
+        time.sleep(0.25)
+    return False
+
+
+def bring_back(fleet, host):
+    """Start a killed host's container again and wait until its systemd is up."""
+    subprocess.run(['podman', 'start', fleet.container(host)], stdout=subprocess.DEVNULL, check=True)
+    wait_booted(fleet, host)
 
 
 def wait_booted(fleet, host, seconds=60):

@@ -163,7 +163,7 @@ def bad(default_fleet):
     fleet = default_fleet
     out = fleet.out_dir('bad')
     make_bad_cas(os.path.join(out, 'cas'))
-    fleet.play_ok('tests/e2e/rotation_load.yml', log=os.path.join(out, 'load.log'))
+    fleet.new_runs(load=True)
     fleet.exec('collector-mtls', 'systemd-run', '--unit', 'e2e-squatter', 'python3', '-m', 'http.server', '4399')
     fleet.sh('app-mtls', 'grep -q collector-alias /etc/hosts || '
                          'echo "$(getent hosts collector-mtls | cut -d" " -f1) collector-alias" >> /etc/hosts')

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """E2e: revocation, on the fleet of conftest.py (any order: it needs the fleet on its own CA).
 
-Every app sends numbered spans without end (rotation_load.yml). One app unit, e2e-go-grpc on
+Every app sends numbered spans without end (Fleet.new_runs). One app unit, e2e-go-grpc on
 app-mtls (a gRPC client with mTLS), is revoked with playbooks/revoke.yml while all of them send:
 the CA rotation it runs re-issues every other certificate and retires the CA that issued the
 revoked one. Then:
@@ -79,13 +79,15 @@ def revoked(default_fleet):
     FLEET, OUT = default_fleet, default_fleet.out_dir('revocation')
     default_fleet.moved('test_revocation running (%s:%s revoked)' % (HOST, UNIT))
     since = int(time.time())
-    play('load', 'tests/e2e/rotation_load.yml')
+    FLEET.new_runs(load=True)
     time.sleep(10)
     assert probe(UNIT)['ok'], 'the unit to revoke must be able to connect before'
     attacker = start_attacker()
     start = time.time()
+    # The collectors one at a time (the default: this is the e2e's rolling CA rotation), every app
+    # host at once (test_rotation.py's CA rotation takes every host at once).
     text = play('revoke', '-e', 'otlp_tls_revoke=%s:%s' % (HOST, UNIT),
-                '-e', "otlp_tls_revoke_reason='e2e'", '-e', 'otlp_tls_rotate_app_serial=1', 'playbooks/revoke.yml')
+                '-e', "otlp_tls_revoke_reason='e2e'", '-e', 'otlp_tls_rotate_app_serial=100%', 'playbooks/revoke.yml')
     took = time.time() - start
     cut = int(podman(COLLECTOR, 'stat', '-c', '%Y', '/etc/otlp-tls/collector/ca.pem').stdout)
     config = vars_file()

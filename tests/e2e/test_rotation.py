@@ -3,11 +3,15 @@
 """Zero-loss rotation on the e2e fleet: every app sends numbered spans without end, then
 
 1. a leaf rotation of the whole fleet (new keys);
-2. a CA rotation, killed in the middle of phase reissue, the state shown, then resumed;
-3. the apps are stopped (they flush) and the spans each run of each unit sent are compared with
+2. a CA rotation, during which an app host goes away (its container killed) in phase trust: the
+   rotation stays in its phase, fails the run and names the host, and status shows it pending;
+3. the host back, the rotation resumed, and rotate.yml itself killed in the middle of phase
+   reissue, the state shown, then resumed to the end;
+4. the apps are stopped (they flush) and the spans each run of each unit sent are compared with
    what the collectors received: 0 lost, collectors never restarted, and no app logged a TLS
-   or export error at any point;
-4. playbooks/check.yml passes on the rotated fleet, then catches an expiring certificate and an
+   or export error at any point (the runs killed with their host can not say what they sent:
+   the host's runs from its return on count);
+5. playbooks/check.yml passes on the rotated fleet, then catches an expiring certificate and an
    endpoint name the collector's certificate does not cover.
 
 The module fixture runs the scenario once (it is one story: each step acts on what the one
@@ -20,12 +24,21 @@ summary.txt in .tmp/e2e/rotation/.
 from __future__ import absolute_import, division, print_function
 
 import os
+import re
 import time
 
 import pytest
 
 import fleetlib
 import rotation_count
+
+VICTIM = 'app-tls'
+# The CA rotation takes every collector and every app host at once (the leaf rotation, and the
+# CA rotation of test_revocation.py, are the rolling ones: one app host at a time). One batch of
+# apps and max_fail_percentage 100: with VICTIM gone the other app hosts go on, so the phase
+# gate is what holds the rotation (Ansible ends a play by itself when a whole batch fails).
+FAST = ('-e', 'otlp_tls_rotate_collector_serial=100%', '-e', 'otlp_tls_rotate_app_serial=100%',
+        '-e', 'otlp_tls_rotate_max_fail_percentage=100')
 
 
 def say(out, text):
@@ -63,7 +76,7 @@ def rotation(default_fleet):
     restarts_before = {host: fleet.restarts(host) for host in fleet.collectors}
     pid_before = {host: fleet.pid(host) for host in fleet.collectors}
     since = int(time.time())
-    fleet.play_ok('tests/e2e/rotation_load.yml', log=os.path.join(out, 'load.log'))
+    fleet.new_runs(load=True)
     time.sleep(10)
     certs0 = fleet.fingerprints()
 
@@ -77,9 +90,24 @@ def rotation(default_fleet):
     seen['certs1'] = certs1
     say(out, 'leaf rotation: %d certificates re-issued with new keys in %.0f s' % (len(certs1), time.time() - began))
 
-    # 2. CA rotation, killed in the middle of phase reissue
+    # 2. CA rotation (FAST). First an app host goes away (its container is killed) in phase trust.
     began = time.time()
-    runner = fleet.play_background('playbooks/rotate.yml', '-e', 'otlp_tls_rotate=ca', log=os.path.join(out, 'ca-1.log'))
+    runner = fleet.play_background('playbooks/rotate.yml', '-e', 'otlp_tls_rotate=ca', *FAST,
+                                   log=os.path.join(out, 'ca-1.log'))
+    seen['host_killed'] = fleetlib.kill_when(fleet, runner, VICTIM, r'PLAY \[CA rotation, apps, phase trust\]')
+    seen['held'] = fleet.result_of(runner)
+    seen['held_phase'] = (fleet.rotation_phase() or {}).get('phase')
+    held = re.search(r'stays in phase trust[^.]*', seen['held'].out)
+    say(out, 'CA rotation with %s killed in phase trust: exit %d after %.0f s, held: %s' % (
+        VICTIM, seen['held'].rc, time.time() - began, held.group(0) if held else None))
+    seen['held_status'] = fleet.play('playbooks/rotate.yml', '-e', 'otlp_tls_rotate=status',
+                                     log=os.path.join(out, 'status-1.log'))
+    fleetlib.bring_back(fleet, VICTIM)
+    back = int(time.time())
+    fleet.exec(VICTIM, 'systemctl', 'restart', *fleet.units(VICTIM))
+
+    # 3. resumed, and this time rotate.yml itself is killed in the middle of phase reissue
+    runner = fleet.play_background('playbooks/rotate.yml', '-e', 'otlp_tls_rotate=ca', *FAST, log=os.path.join(out, 'ca-2.log'))
     killed = False
     deadline = time.time() + 300
     while time.time() < deadline and runner.poll() is None:
@@ -99,7 +127,7 @@ def rotation(default_fleet):
         % (first, state.get('phase'), ', '.join(state.get('done', {}).get('reissue', []))))
     seen['status'] = fleet.play('playbooks/rotate.yml', '-e', 'otlp_tls_rotate=status', log=os.path.join(out, 'status.log'))
     began = time.time()
-    seen['resume'] = fleet.play('playbooks/rotate.yml', '-e', 'otlp_tls_rotate=ca', log=os.path.join(out, 'ca-2.log'))
+    seen['resume'] = fleet.play('playbooks/rotate.yml', '-e', 'otlp_tls_rotate=ca', *FAST, log=os.path.join(out, 'ca-3.log'))
     assert seen['resume'].rc == 0, seen['resume']
     seen['phase'] = (fleet.rotation_phase() or {}).get('phase')
     say(out, 'CA rotation resumed and completed in %.0f s (%.0f s before the kill)' % (time.time() - began, first))
@@ -112,27 +140,34 @@ def rotation(default_fleet):
         for bundle in fleet.sh(host, 'ls /etc/otlp-tls/*/ca.pem').split():
             seen['bundles']['%s:%s' % (host, bundle)] = fleet.read(host, bundle).count('BEGIN CERTIFICATE')
 
-    # 3. stop the apps (each flushes and says how many spans it sent); count
+    # 4. stop the apps (each flushes and says how many spans it sent); count
     time.sleep(5)
     fleet.stop_apps()
     time.sleep(3)
-    # Every run of every unit since the module began (rotation_load.yml restarted them all):
-    # every run that sent must be accounted for.
+    # Every run of every unit since the module began (new_runs restarted them all): every run
+    # that sent must be accounted for, except the runs killed with their host, which could not
+    # say what they sent (those that started once it was back count).
     journals = {host: fleet.journal(host) for host in fleet.apps}
     sent, runs = fleetlib.sent_rows(journals, since=since)
+    killed_runs = fleetlib.sent_rows({VICTIM: journals[VICTIM]}, since=since)[1] - \
+        fleetlib.sent_rows({VICTIM: journals[VICTIM]}, since=back)[1]
+    runs -= killed_runs
     time.sleep(2)
     received = fleetlib.received_rows(fleet)
     fleetlib.write_lines(os.path.join(out, 'sent.txt'), sent)
     fleetlib.write_lines(os.path.join(out, 'received.txt'), received)
     seen['table'], seen['problems'] = rotation_count.account(sent, received, runs=runs)
     say(out, seen['table'])
+    say(out, '%s: %d runs counted, from its return on; its runs from before the kill died with its container '
+             '(%d of them left in its journal, not counted)' % (
+                 VICTIM, len(fleetlib.sent_rows({VICTIM: journals[VICTIM]}, since=back)[1]), len(killed_runs)))
     since_journals = {host: fleet.journal(host, since=since) for host in fleet.apps}
     seen['errors'] = fleetlib.app_errors(since_journals)
     say(out, 'TLS or export errors logged by the apps during the rotations: %d' % len(seen['errors']))
     seen['collectors'] = {host: (pid_before[host], fleet.pid(host), restarts_before[host], fleet.restarts(host))
                           for host in fleet.collectors}
 
-    # 4. check.yml: passes, catches an expiring certificate, catches a name the certificate lacks
+    # 5. check.yml: passes, catches an expiring certificate, catches a name the certificate lacks
     seen['check_ok'] = fleet.play('playbooks/check.yml', '-e', 'otlp_tls_check_report=%s/check.json' % out,
                                   log=os.path.join(out, 'check-ok.log'))
     seen['check_expiring'] = fleet.play('playbooks/check.yml', '-e', 'otlp_tls_check_min_days_left=400', '-e',
@@ -152,6 +187,25 @@ def rotation(default_fleet):
 def test_leaf_rotation_reissues_every_certificate(rotation):
     assert rotation['unchanged'] == [], '%d certificates were not re-issued by the leaf rotation: %s' % (
         len(rotation['unchanged']), rotation['unchanged'])
+
+
+def test_ca_rotation_with_a_host_gone_fails_the_run(rotation):
+    assert rotation['host_killed'], 'rotate.yml ended before %s could be killed' % VICTIM
+    assert rotation['held'].rc != 0, 'rotate.yml succeeded although %s went away' % VICTIM
+
+
+def test_ca_rotation_holds_the_phase_and_names_the_host(rotation):
+    out = re.sub(r'\s+', ' ', rotation['held'].out)
+    assert 'stays in phase trust: 1 host(s) have not completed it: %s' % VICTIM in out, \
+        'rotate.yml did not hold the phase for %s' % VICTIM
+    assert rotation['held_phase'] == 'trust', 'the rotation moved on to %s without %s' % (rotation['held_phase'], VICTIM)
+
+
+def test_rotation_status_shows_the_host_pending(rotation):
+    assert rotation['held_status'].rc == 0, rotation['held_status']
+    # The host alone: the list of pending hosts ends with it.
+    assert re.search(r'pending in trust: %s(?![\w,-])' % VICTIM, rotation['held_status'].out), \
+        'rotate.yml status does not show %s pending: %r' % (VICTIM, rotation['held_status'])
 
 
 def test_ca_rotation_was_interrupted_in_phase_reissue(rotation):

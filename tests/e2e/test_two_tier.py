@@ -219,22 +219,6 @@ def rogue_agent(fleet, out, name, client):
         return {'telemetrygen_rc': sent.returncode, 'log': handle.read()}
 
 
-LOAD = '[Service]\nEnvironment=E2E_SPANS=0\nEnvironment=E2E_RATE=5\n'
-LOAD_SCRIPT = r"""for unit in "$@"; do mkdir -p /etc/systemd/system/$unit.service.d
-    printf '%s' "$LOAD" > /etc/systemd/system/$unit.service.d/10-e2e-load.conf; done; systemctl daemon-reload"""
-
-
-def new_runs(fleet, load=False):
-    """A new run of every app unit, all hosts at once; with ``load`` first the drop-in that makes each send
-    numbered spans without end, 5 a second (what tests/e2e/rotation_load.yml writes, in one call per host)."""
-    def restart(host):
-        if load:
-            fleet.exec(host, 'sh', '-c', LOAD_SCRIPT, 'sh', *fleet.units(host), env={'LOAD': LOAD})
-        fleet.exec(host, 'systemctl', 'restart', *fleet.units(host))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=len(fleet.apps)) as pool:
-        list(pool.map(restart, fleet.apps))
-
-
 def spans_of(fleet, host, services):
     out = {}
     for line in fleet.count_spans(host, '/var/lib/otelcol/traces.json', *services):
@@ -266,8 +250,8 @@ def files_holding(fleet, host, needle):
 
 
 @pytest.fixture(scope='module')
-def two_tier(default_fleet):
-    fleet = default_fleet
+def two_tier(site_fleet):
+    fleet = site_fleet
     out = fleet.out_dir('two_tier')
     seen = {}
     fleet.moved('test_two_tier running')
@@ -302,7 +286,7 @@ def two_tier(default_fleet):
     # Steady load from every app; a new run of every unit at the start of each phase.
     since = {}
     since['steady'] = int(time.time())
-    new_runs(fleet, load=True)
+    fleet.new_runs(load=True)
     time.sleep(10)
 
     # 2. rogue agents, under load, both at once
@@ -316,7 +300,7 @@ def two_tier(default_fleet):
 
     # 3. leaf rotation with new keys
     since['leaf'] = int(time.time())
-    new_runs(fleet)
+    fleet.new_runs()
     time.sleep(5)
     prints0 = fleet.fingerprints()
     began = time.time()
@@ -334,7 +318,7 @@ def two_tier(default_fleet):
 
     # 4. one gateway down for 30 s
     since['outage'] = int(time.time())
-    new_runs(fleet)
+    fleet.new_runs()
     time.sleep(8)
     stopped = time.time()
     fleet.exec('collector-tls', 'systemctl', 'stop', 'otelcol')
@@ -346,7 +330,7 @@ def two_tier(default_fleet):
 
     # 5. CA rotation
     since['ca'] = int(time.time())
-    new_runs(fleet)
+    fleet.new_runs()
     time.sleep(5)
     state1 = collectors_state(fleet)
     began = time.time()
@@ -365,7 +349,7 @@ def two_tier(default_fleet):
 
     # 6. a day later: a 2-day gateway certificate with 20 hours left, renewed by the scheduled site.yml
     since['renew'] = int(time.time())
-    new_runs(fleet)
+    fleet.new_runs()
     time.sleep(5)
     state2 = collectors_state(fleet)
     seen['renew_before'] = expiring_soon(fleet, SHORT_LIVED)
