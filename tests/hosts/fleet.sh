@@ -9,9 +9,16 @@
 # their short host name. A host runs Debian bookworm, or the release named by @suite
 # (bullseye, trixie: tests/hosts/build-image.sh --suite). +alias gives it more names on the
 # network: hosts that share one resolve it to all their addresses (a gateway pool behind one
-# name). Needs `source scripts/env.sh` (images, CONTAINERS_CONF).
+# name). Sources scripts/env.sh itself when the caller has not (images, CONTAINERS_CONF).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+# podman must run with the project's containers.conf (netavark, runc) for `down` as for `up`: a
+# fleet removed under another configuration leaves its DNS entries behind (aardvark-dns), and
+# the next fleet of that name then resolves no host name at all.
+if [[ -z ${CONTAINERS_CONF:-} ]]; then
+  # shellcheck source=../../scripts/env.sh
+  source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/env.sh"
+fi
 
 usage() { sed -n '2,11p' "$0" >&2; exit 2; }
 [[ $# -ge 2 ]] || usage
