@@ -394,8 +394,7 @@ class Fleet(object):
         out = out or self.work
         # A host a fault test killed and a failed test did not start again.
         for host in sorted(set(self.hosts) - set(self.running())):
-            subprocess.run(['podman', 'start', self.container(host)], stdout=subprocess.DEVNULL, check=True)
-            wait_booted(self, host)
+            bring_back(self, host)
         state = self.rotation_phase()
         if state and state.get('phase') not in (None, 'done'):
             self.play_ok('playbooks/rotate.yml', '-e', 'otlp_tls_rotate=ca',
