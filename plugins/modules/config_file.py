@@ -38,9 +38,32 @@ attributes:
     platforms: posix
 options:
   path:
-    description: The file. Its directory must exist.
+    description: The file. Its directory must exist, unless O(create_directory) is set.
     type: path
     required: true
+  create_directory:
+    description:
+      - Create the file's directory when it is missing and keep it owned by O(directory_owner), with group
+        O(directory_group) and mode O(directory_mode), as M(otlp.tls.x509_csr) does for a key's directory. Missing
+        parents are created with mode 0755; existing parents are left as they are. A fix of the directory alone counts
+        as a change.
+      - Saves a separate M(ansible.builtin.file) task, that is one remote call per host.
+    type: bool
+    default: false
+    version_added: 0.3.0
+  directory_owner:
+    description: Owner of the file's directory with O(create_directory). Left as it is when not set.
+    type: str
+    version_added: 0.3.0
+  directory_group:
+    description: Group of the file's directory with O(create_directory).
+    type: str
+    version_added: 0.3.0
+  directory_mode:
+    description: Mode of the file's directory with O(create_directory).
+    type: str
+    default: '0755'
+    version_added: 0.3.0
   content:
     description: The whole content (rendered on the controller, for example with the C(template) lookup).
     type: str
@@ -76,12 +99,13 @@ validated:
   type: bool
 '''
 
+import os
 import shlex
 
 from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.otlp.tls.plugins.module_utils.common import ModuleFailure, argument_spec, run_module
-from ansible_collections.otlp.tls.plugins.module_utils.files import write_file
+from ansible_collections.otlp.tls.plugins.module_utils.files import ensure_directory, write_file
 
 
 def run(module):
@@ -89,6 +113,10 @@ def run(module):
     if params['validate'] is not None and '%s' not in params['validate']:
         raise ModuleFailure('validate must contain %%s, where the path of the new content goes: %r' % params['validate'])
     validated = []
+    directory_changed = False
+    if params['create_directory']:
+        directory_changed = ensure_directory(module, os.path.dirname(os.path.abspath(params['path'])),
+                                             params['directory_owner'], params['directory_group'], params['directory_mode'])
 
     def check(tmp_path):
         argv = [arg.replace('%s', tmp_path) for arg in shlex.split(params['validate'])]
@@ -102,7 +130,7 @@ def run(module):
                          params['mode'], check if params['validate'] else None)
     # No digest of the content: it may hold credentials, and an unsalted hash of a known template
     # would let a reader of the output try values for them.
-    return dict(changed=changed, validated=bool(validated))
+    return dict(changed=changed or directory_changed, validated=bool(validated))
 
 
 def main():
@@ -111,6 +139,10 @@ def main():
         path=dict(type='path', required=True),
         content=dict(type='str', required=True, no_log=True),
         mode=dict(type='str', default='0644'),
+        create_directory=dict(type='bool', default=False),
+        directory_owner=dict(type='str'),
+        directory_group=dict(type='str'),
+        directory_mode=dict(type='str', default='0755'),
         validate=dict(type='str'),
     ), run, needs_cryptography=False)
 

@@ -65,3 +65,18 @@ def test_validate_must_name_the_file(tmp_path):
 def test_a_missing_directory_is_named(tmp_path):
     result = run_module('config_file', dict(path=str(tmp_path / 'nope' / 'x'), content='[Unit]\n'))
     assert result['failed'] and 'does not exist' in result['msg']
+
+
+def test_the_directory_is_made_and_put_right_in_the_same_call(tmp_path):
+    path = tmp_path / 'etc' / 'otelcol' / 'config.yaml'
+    args = dict(path=str(path), content='receivers: {}\n', mode='0640', create_directory=True, directory_mode='0750')
+    preview = run_module('config_file', args, check=True)
+    assert preview['changed'] and not path.parent.exists()
+    first = run_module('config_file', args)
+    assert first['changed'] and path.read_text() == 'receivers: {}\n'
+    assert stat.S_IMODE(os.stat(str(path.parent)).st_mode) == 0o750
+    assert stat.S_IMODE(os.stat(str(path.parent.parent)).st_mode) == 0o755, 'a missing parent is made 0755'
+    assert not run_module('config_file', args)['changed']
+    os.chmod(str(path.parent), 0o777)
+    fixed = run_module('config_file', args)
+    assert fixed['changed'] and stat.S_IMODE(os.stat(str(path.parent)).st_mode) == 0o750

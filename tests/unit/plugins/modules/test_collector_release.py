@@ -1,0 +1,138 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) otlp.tls contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""collector_release: a release unpacked beside the running one, checked, moved into place in one rename and linked;
+on any failure nothing but the partial directory was touched, and that is gone."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import io
+import os
+import stat
+import tarfile
+
+from .test_modules import run_module
+
+BINARY = 'otelcol-contrib'
+
+
+def archive(path, members):
+    """A .tar.gz at ``path`` with ``members``: name -> (bytes, mode)."""
+    with tarfile.open(str(path), 'w:gz') as tar:
+        for name, (data, mode) in members.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.uid, info.gid = len(data), mode, 4242, 4242
+            tar.addfile(info, io.BytesIO(data))
+    return str(path)
+
+
+def args(tmp_path, src, **extra):
+    out = dict(src=src, release_dir=str(tmp_path / 'opt' / 'collector' / '0.165.0-abc'), binary=BINARY,
+               link=str(tmp_path / 'bin' / BINARY))
+    out.update(extra)
+    return out
+
+
+def test_an_archive_is_installed_and_linked(tmp_path):
+    (tmp_path / 'bin').mkdir()
+    src = archive(tmp_path / 'otelcol.tar.gz',
+                  {BINARY: (b'#!/bin/sh\necho 0.165.0\n', 0o775), 'README.md': (b'read me', 0o666)})
+    task = args(tmp_path, src)
+    result = run_module('collector_release', task)
+    release = tmp_path / 'opt' / 'collector' / '0.165.0-abc'
+    assert result['changed'] and result['binary_path'] == str(release / BINARY)
+    assert os.readlink(task['link']) == str(release / BINARY)
+    assert stat.S_IMODE(os.stat(str(release / BINARY)).st_mode) == 0o755, 'no group write from the archive'
+    assert stat.S_IMODE(os.stat(str(release / 'README.md')).st_mode) == 0o644
+    assert os.stat(str(release / BINARY)).st_uid == os.getuid(), 'the archive owner is not kept'
+    assert stat.S_IMODE(os.stat(str(release.parent)).st_mode) == 0o755
+    assert not os.path.exists(str(release) + '.partial')
+
+
+def test_a_new_release_leaves_the_running_one_and_moves_the_link(tmp_path):
+    (tmp_path / 'bin').mkdir()
+    old = args(tmp_path, archive(tmp_path / 'old.tar.gz', {BINARY: (b'old', 0o755)}),
+               release_dir=str(tmp_path / 'opt' / 'collector' / '0.164.0-old'))
+    assert run_module('collector_release', old)['changed']
+    new = args(tmp_path, archive(tmp_path / 'new.tar.gz', {BINARY: (b'new', 0o755)}))
+    assert run_module('collector_release', new)['changed']
+    assert (tmp_path / 'opt' / 'collector' / '0.164.0-old' / BINARY).read_bytes() == b'old'
+    with open(new['link'], 'rb') as handle:
+        assert handle.read() == b'new'
+
+
+def test_an_archive_without_the_binary_changes_nothing(tmp_path):
+    (tmp_path / 'bin').mkdir()
+    os.symlink('/nonexistent/old', str(tmp_path / 'bin' / BINARY))
+    src = archive(tmp_path / 'wrong.tar.gz', {'otelcol': (b'core', 0o755)})
+    result = run_module('collector_release', args(tmp_path, src))
+    assert result['failed'] and 'no executable otelcol-contrib at the top of' in result['msg']
+    assert 'otlp_tls_collector_distribution' in result['msg']
+    assert os.listdir(str(tmp_path / 'opt' / 'collector')) == [], 'the partial directory is removed'
+    assert os.readlink(str(tmp_path / 'bin' / BINARY)) == '/nonexistent/old'
+
+
+def test_a_binary_that_is_not_executable_is_refused(tmp_path):
+    src = archive(tmp_path / 'noexec.tar.gz', {BINARY: (b'x', 0o644)})
+    result = run_module('collector_release', args(tmp_path, src, link=None))
+    assert result['failed'] and 'no executable' in result['msg']
+
+
+def test_a_file_that_is_not_an_archive_says_what_tar_said(tmp_path):
+    src = tmp_path / 'otelcol.tar.gz'
+    src.write_bytes(b'this is not gzip')
+    result = run_module('collector_release', args(tmp_path, str(src)))
+    assert result['failed'] and 'could not unpack' in result['msg'] and 'tar said' in result['msg']
+    assert os.listdir(str(tmp_path / 'opt' / 'collector')) == []
+
+
+def test_members_outside_the_directory_stay_inside(tmp_path):
+    (tmp_path / 'bin').mkdir()
+    src = archive(tmp_path / 'evil.tar.gz',
+                  {BINARY: (b'x', 0o755), '../../../escaped': (b'x', 0o644), '/abs-escaped': (b'x', 0o644)})
+    run_module('collector_release', args(tmp_path, src))
+    assert not (tmp_path / 'escaped').exists() and not (tmp_path / 'opt' / 'escaped').exists()
+    assert not os.path.exists('/abs-escaped')
+
+
+def test_a_bare_binary_and_the_cleanup_dir(tmp_path):
+    sent = tmp_path / 'ansible-tmp'
+    sent.mkdir()
+    (sent / BINARY).write_bytes(b'\x7fELF')
+    result = run_module('collector_release', args(tmp_path, str(sent / BINARY), kind='binary', link=None,
+                                                  cleanup_dir=str(sent)))
+    release = tmp_path / 'opt' / 'collector' / '0.165.0-abc'
+    assert result['changed'] and stat.S_IMODE(os.stat(str(release / BINARY)).st_mode) == 0o755
+    assert not sent.exists(), 'the temporary directory the action sent the file to is gone'
+
+
+def test_the_cleanup_dir_goes_on_failure_too(tmp_path):
+    sent = tmp_path / 'ansible-tmp'
+    sent.mkdir()
+    src = archive(sent / 'x.tar.gz', {'nothing': (b'x', 0o644)})
+    result = run_module('collector_release', args(tmp_path, src, cleanup_dir=str(sent)))
+    assert result['failed'] and not sent.exists()
+
+
+def test_an_existing_release_directory_is_not_overwritten(tmp_path):
+    release = tmp_path / 'opt' / 'collector' / '0.165.0-abc'
+    release.mkdir(parents=True)
+    (release / 'keep').write_text('x')
+    src = archive(tmp_path / 'a.tar.gz', {BINARY: (b'x', 0o755)})
+    result = run_module('collector_release', args(tmp_path, src))
+    assert result['failed'] and 'exists already' in result['msg'] and (release / 'keep').exists()
+
+
+def test_check_mode_touches_nothing(tmp_path):
+    src = archive(tmp_path / 'a.tar.gz', {BINARY: (b'x', 0o755)})
+    result = run_module('collector_release', args(tmp_path, src), check=True)
+    assert result['changed'] and 'would install' in result['msg'] and not (tmp_path / 'opt').exists()
+
+
+def test_a_path_as_binary_is_refused(tmp_path):
+    src = archive(tmp_path / 'a.tar.gz', {BINARY: (b'x', 0o755)})
+    result = run_module('collector_release', args(tmp_path, src, binary='../otelcol'))
+    assert result['failed'] and 'must be a file name' in result['msg']
