@@ -69,6 +69,14 @@ options:
     type: list
     elements: path
     default: []
+  host_names:
+    description:
+      - Names to look up in C(/etc/hosts) (the file only, not DNS), for a task that adds a line only when it is
+        missing.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.3.0
   listeners:
     description:
       - Also list the TCP sockets that listen on the host, with the names of the processes that hold them (read from
@@ -219,6 +227,10 @@ certificates:
 files:
   description: By path; exists, kind (C(file), C(directory), C(link) or C(other)), sha256, owner, group, mode (and
     C(hmac) for secret files instead of C(sha256); neither for O(stat_only)), and for a symbolic link its C(target).
+  returned: always
+  type: dict
+host_names:
+  description: By name of O(host_names), the addresses that C(/etc/hosts) gives it, in the file's order (empty when none).
   returned: always
   type: dict
 listeners:
@@ -506,6 +518,24 @@ def prepare_entries(module, prepare, units, certificates, files):
     return out
 
 
+def read_host_names(names, path='/etc/hosts'):
+    """By name, the addresses ``path`` (hosts(5) format) maps it to, in the file's order."""
+    out = dict((name, []) for name in names)
+    if not names:
+        return out
+    try:
+        with open(path) as handle:
+            lines = handle.read().splitlines()
+    except (IOError, OSError):
+        return out
+    for line in lines:
+        fields = line.split('#', 1)[0].split()
+        for name in fields[1:]:
+            if name in out and fields[0] not in out[name]:
+                out[name].append(fields[0])
+    return out
+
+
 def as_expected(want, have, units):
     """Whether a file host_state read is as ``want`` (an item of prepare.unchanged) says: its sha256 or HMAC (an
     empty HMAC: absent), owner, group (or the group of the unit ``group_unit``) and mode."""
@@ -543,6 +573,7 @@ def run(module):
     return dict(changed=any((p.get('result') or {}).get('changed') for p in prepared.values()), units=units,
                 certificates=certificates, files=files, cryptography=HAS_PKI, prepared=prepared,
                 listeners=read_listeners() if params['listeners'] else [],
+                host_names=read_host_names(params['host_names']),
                 live_ports=read_live_ports(params['live_config'], units) if params['live_config'] else [],
                 users=read_users(params['users']), groups=read_groups(params['groups']))
 
@@ -556,6 +587,7 @@ def main():
             files=dict(type='list', elements='path', default=[]),
             stat_only=dict(type='list', elements='path', default=[]),
             listeners=dict(type='bool', default=False),
+            host_names=dict(type='list', elements='str', default=[]),
             live_config=dict(type='dict', options=dict(unit=dict(type='str', required=True),
                                                        path=dict(type='path', required=True))),
             users=dict(type='list', elements='str', default=[]),
