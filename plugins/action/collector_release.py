@@ -2,8 +2,8 @@
 # Copyright (c) otlp.tls contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""otlp.tls.collector_release: send the collector file to the host and install it there, in three remote calls
-(a temporary directory, the module, which removes the directory itself; the transfer is not a command).
+"""otlp.tls.collector_release: send the collector file to the host and install it there, in two remote
+commands and the transfer: a temporary directory, then the module, which removes the directory itself.
 
 In check mode nothing is sent: the result says what a real run would install.
 """

@@ -21,8 +21,8 @@ description:
   - Creates the parent directory of O(release_dir) (C(root), C(0755)) when it is missing. The release belongs to
     C(root) whoever owned the files in the archive, and is not writable by anyone else.
   - With the action plugin of the same name, O(src) is a file on the controller, sent to the host by the action; the
-    module removes it (and the action's temporary directory) when it is done. Three remote calls where C(file),
-    C(unarchive), C(command) and C(file) take seven.
+    module removes it (and the action's temporary directory) when it is done. Two remote commands and the file
+    transfer, where C(file), C(unarchive), C(command) and C(file) take seven commands and the transfer.
   - Always installs, so run it only when the release is not there yet (the collector role reads that first, with
     M(otlp.tls.host_state)). An existing O(release_dir) is an error, not overwritten.
 version_added: 0.3.0
