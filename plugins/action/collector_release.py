@@ -44,7 +44,8 @@ class ActionModule(ActionBase):
         args.update(src=remote_src, cleanup_dir=tmpdir)
         result.update(self._execute_module(module_name='otlp.tls.collector_release', module_args=args,
                                            task_vars=task_vars))
-        # The module removed the directory whatever happened once it ran (its answer was parsed): no call for that.
-        if result.get('_ansible_parsed', True) is not False:
+        # The module removed the directory (it says so, failed or not): no call for that. Otherwise (it never ran
+        # its own code: a crash, arguments refused) Ansible's clean-up removes it as usual.
+        if result.get('temporary_removed') is True:
             self._connection._shell.tmpdir = None
         return result

@@ -115,8 +115,13 @@ def run(module):
     validated = []
     directory_changed = False
     if params['create_directory']:
-        directory_changed = ensure_directory(module, os.path.dirname(os.path.abspath(params['path'])),
-                                             params['directory_owner'], params['directory_group'], params['directory_mode'])
+        directory = os.path.dirname(os.path.abspath(params['path']))
+        # Its owner and mode would be set on the link, not on the directory it leads to.
+        if os.path.islink(directory):
+            raise ModuleFailure('%s is a symbolic link: make it the directory itself (owner, group and mode are kept '
+                                'on it), or point the path at the real directory' % directory)
+        directory_changed = ensure_directory(module, directory, params['directory_owner'], params['directory_group'],
+                                             params['directory_mode'])
 
     def check(tmp_path):
         argv = [arg.replace('%s', tmp_path) for arg in shlex.split(params['validate'])]

@@ -524,8 +524,8 @@ def read_host_names(names, path='/etc/hosts'):
     if not names:
         return out
     try:
-        with open(path) as handle:
-            lines = handle.read().splitlines()
+        with open(path, 'rb') as handle:
+            lines = to_text(handle.read(), errors='surrogate_or_replace').splitlines()
     except (IOError, OSError):
         return out
     for line in lines:

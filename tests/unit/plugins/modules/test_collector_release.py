@@ -9,10 +9,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import io
 import os
 import stat
 import tarfile
+
+import pytest
 
 from .test_modules import run_module
 
@@ -25,6 +28,8 @@ def archive(path, members):
         for name, (data, mode) in members.items():
             info = tarfile.TarInfo(name)
             info.size, info.mode, info.uid, info.gid = len(data), mode, 4242, 4242
+            if name.endswith('/'):
+                info.type = tarfile.DIRTYPE
             tar.addfile(info, io.BytesIO(data))
     return str(path)
 
@@ -75,10 +80,10 @@ def test_an_archive_without_the_binary_changes_nothing(tmp_path):
     assert os.readlink(str(tmp_path / 'bin' / BINARY)) == '/nonexistent/old'
 
 
-def test_a_binary_that_is_not_executable_is_refused(tmp_path):
+def test_a_binary_that_is_not_executable_is_made_so(tmp_path):
     src = archive(tmp_path / 'noexec.tar.gz', {BINARY: (b'x', 0o644)})
     result = run_module('collector_release', args(tmp_path, src, link=None))
-    assert result['failed'] and 'no executable' in result['msg']
+    assert stat.S_IMODE(os.stat(result['binary_path']).st_mode) == 0o755
 
 
 def test_a_file_that_is_not_an_archive_says_what_tar_said(tmp_path):
@@ -99,22 +104,30 @@ def test_members_outside_the_directory_stay_inside(tmp_path):
 
 
 def test_a_bare_binary_and_the_cleanup_dir(tmp_path):
-    sent = tmp_path / 'ansible-tmp'
+    sent = tmp_path / 'ansible-tmp-1764612345.67-42-1234'
     sent.mkdir()
     (sent / BINARY).write_bytes(b'\x7fELF')
     result = run_module('collector_release', args(tmp_path, str(sent / BINARY), kind='binary', link=None,
                                                   cleanup_dir=str(sent)))
     release = tmp_path / 'opt' / 'collector' / '0.165.0-abc'
     assert result['changed'] and stat.S_IMODE(os.stat(str(release / BINARY)).st_mode) == 0o755
-    assert not sent.exists(), 'the temporary directory the action sent the file to is gone'
+    assert result['temporary_removed'] and not sent.exists(), 'the temporary directory the action sent the file to is gone'
 
 
 def test_the_cleanup_dir_goes_on_failure_too(tmp_path):
-    sent = tmp_path / 'ansible-tmp'
+    sent = tmp_path / 'ansible-tmp-1764612345.67-42-99'
     sent.mkdir()
     src = archive(sent / 'x.tar.gz', {'nothing': (b'x', 0o644)})
     result = run_module('collector_release', args(tmp_path, src, cleanup_dir=str(sent)))
-    assert result['failed'] and not sent.exists()
+    assert result['failed'] and result['temporary_removed'] and not sent.exists()
+
+
+def test_only_an_ansible_temporary_directory_is_removed(tmp_path):
+    other = tmp_path / 'etc'
+    other.mkdir()
+    src = archive(other / 'x.tar.gz', {BINARY: (b'x', 0o755)})
+    result = run_module('collector_release', args(tmp_path, src, link=None, cleanup_dir=str(other)))
+    assert result['changed'] and result['temporary_removed'] is False and other.exists()
 
 
 def test_an_existing_release_directory_is_not_overwritten(tmp_path):
@@ -124,6 +137,44 @@ def test_an_existing_release_directory_is_not_overwritten(tmp_path):
     src = archive(tmp_path / 'a.tar.gz', {BINARY: (b'x', 0o755)})
     result = run_module('collector_release', args(tmp_path, src))
     assert result['failed'] and 'exists already' in result['msg'] and (release / 'keep').exists()
+
+
+def test_the_archive_top_entry_does_not_open_the_release(tmp_path):
+    src = archive(tmp_path / 'dot.tar.gz', {'./': (b'', 0o777), BINARY: (b'x', 0o700)})
+    with tarfile.open(src) as tar:
+        assert tar.getmembers()[0].isdir() and tar.getmembers()[0].mode == 0o777
+    run_module('collector_release', args(tmp_path, src, link=None))
+    release = tmp_path / 'opt' / 'collector' / '0.165.0-abc'
+    assert stat.S_IMODE(os.stat(str(release)).st_mode) == 0o755
+    assert stat.S_IMODE(os.stat(str(release / BINARY)).st_mode) == 0o755, 'executable by the service user'
+    assert [n for n in os.listdir(str(release.parent)) if 'partial' in n] == []
+
+
+def test_a_checksum_that_differs_changes_nothing(tmp_path):
+    src = archive(tmp_path / 'a.tar.gz', {BINARY: (b'x', 0o755)})
+    result = run_module('collector_release', args(tmp_path, src, checksum='0' * 64))
+    assert result['failed'] and 'damaged or replaced' in result['msg'] and not (tmp_path / 'opt').exists()
+    good = hashlib.sha256(open(src, 'rb').read()).hexdigest().upper()
+    assert run_module('collector_release', args(tmp_path, src, link=None, checksum=good))['changed']
+
+
+@pytest.mark.parametrize('problem', ['group-writable', 'symlink', 'other-owner'])
+def test_an_install_directory_others_could_write_is_refused(tmp_path, problem):
+    parent = tmp_path / 'opt'
+    parent.mkdir()
+    if problem == 'group-writable':
+        os.chmod(str(parent), 0o775)
+    elif problem == 'symlink':
+        real = tmp_path / 'elsewhere'
+        real.mkdir()
+        parent.rmdir()
+        os.symlink(str(real), str(parent))
+    else:
+        os.chown(str(parent), 4242, 4242)
+    src = archive(tmp_path / 'a.tar.gz', {BINARY: (b'x', 0o755)})
+    result = run_module('collector_release', args(tmp_path, src, link=None))
+    assert result['failed'] and 'otlp_tls_collector_install_dir' in result['msg'], result['msg']
+    assert not (tmp_path / 'opt' / 'collector').exists()
 
 
 def test_check_mode_touches_nothing(tmp_path):

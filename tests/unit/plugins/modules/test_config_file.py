@@ -80,3 +80,12 @@ def test_the_directory_is_made_and_put_right_in_the_same_call(tmp_path):
     os.chmod(str(path.parent), 0o777)
     fixed = run_module('config_file', args)
     assert fixed['changed'] and stat.S_IMODE(os.stat(str(path.parent)).st_mode) == 0o750
+
+
+def test_a_linked_directory_is_refused(tmp_path):
+    real = tmp_path / 'real'
+    real.mkdir()
+    os.symlink(str(real), str(tmp_path / 'etc'))
+    result = run_module('config_file', dict(path=str(tmp_path / 'etc' / 'config.yaml'), content='x\n',
+                                            create_directory=True, directory_mode='0750'))
+    assert result['failed'] and 'symbolic link' in result['msg'] and os.listdir(str(real)) == []

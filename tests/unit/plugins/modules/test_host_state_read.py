@@ -99,8 +99,9 @@ def test_a_process_name_that_is_not_utf8_does_not_break_the_read():
 def test_host_names_are_read_from_the_hosts_file(tmp_path):
     from ansible_collections.otlp.tls.plugins.modules.host_state import read_host_names
     hosts = tmp_path / 'hosts'
-    hosts.write_text('127.0.0.1 localhost\n# 10.0.0.9 otlp-agent.app01\n10.0.0.7 other otlp-agent.app02  # a comment\n'
-                     '127.0.0.1 otlp-agent.app01\n::1 localhost ip6-localhost\n\n')
+    hosts.write_bytes(b'# caf\xe9 (latin-1)\n127.0.0.1 localhost\n# 10.0.0.9 otlp-agent.app01\n'
+                      b'10.0.0.7 other otlp-agent.app02  # a comment\n'
+                      b'127.0.0.1 otlp-agent.app01\n::1 localhost ip6-localhost\n\n')
     found = read_host_names(['otlp-agent.app01', 'otlp-agent.app02', 'localhost', 'absent'], str(hosts))
     assert found == {'otlp-agent.app01': ['127.0.0.1'], 'otlp-agent.app02': ['10.0.0.7'],
                      'localhost': ['127.0.0.1', '::1'], 'absent': []}
