@@ -33,7 +33,7 @@ test: setup
 
 unit:
 	$(ENV); mkdir -p tests/output/junit; \
-	pytest -q -p no:cacheprovider --junitxml=tests/output/junit/unit.xml -o junit_suite_name=unit tests/unit
+	pytest -q -p no:cacheprovider --junitxml=tests/output/junit/unit.xml -o junit_suite_name=unit tests/unit tests/tools
 
 # The support matrix (tests/matrix): the Python 3.8 syntax floor of host-side code; the module
 # tests once per managed-host cryptography version and the unit tests once per ansible-core

@@ -187,6 +187,9 @@ go_binary() {
 }
 collector() { go_binary "$OTLP_TLS_ROOT/tests/collector/build.sh"; }
 telemetrygen() { go_binary "$OTLP_TLS_ROOT/tests/collector/telemetrygen.sh"; }
+# --- h) promtool, for `promtool test rules` on the shipped alert rules (prometheus/) ---
+# From the Debian prometheus package, unpacked, not installed (no server is started).
+promtool() { go_binary "$OTLP_TLS_ROOT/tests/prometheus/promtool.sh"; }
 image() {
   local suite skipped=0
   for suite in $OTLP_TLS_SUITES; do
@@ -210,6 +213,7 @@ if ((build_image)); then
 fi
 step collector collector
 step telemetrygen telemetrygen
+step promtool promtool
 
 otlp_log "summary ($((SECONDS - t_all)) s total):"
 printf '  %s\n' "${summary[@]}" >&2

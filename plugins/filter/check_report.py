@@ -21,6 +21,7 @@ __metaclass__ = type
 
 import base64
 import binascii
+import datetime
 import json
 import re
 
@@ -42,7 +43,7 @@ DEFAULT_PORTS = {'https': 443, 'http': 80}
 # Every row has these keys, in this order (the JSON report's rows).
 ROW_DEFAULTS = (
     ('host', '-'), ('role', '-'), ('certificate', '-'), ('units', ()), ('subject', '-'), ('issuer', '-'),
-    ('days_left', None), ('sans', ()), ('key_matches', None), ('chain_ok', None), ('endpoint', '-'),
+    ('days_left', None), ('not_after', None), ('sans', ()), ('key_matches', None), ('chain_ok', None), ('endpoint', '-'),
     ('handshake', '-'), ('served_by', '-'), ('ok', False), ('problems', ()),
 )
 NO_ANSWER = 'no answer from the host (unreachable, or it failed before the check)'
@@ -149,7 +150,8 @@ def check_app_rows(targets, certificates, probes, host):
             info = cert.get('info') or {}
             problems.extend(cert.get('problems') or [])
             values.update(subject=info.get('subject', '-'), issuer=info.get('issuer', '-'),
-                          days_left=info.get('days_left'), sans=_sans(info), key_matches=cert.get('key_matches'),
+                          days_left=info.get('days_left'), not_after=info.get('not_after'), sans=_sans(info),
+                          key_matches=cert.get('key_matches'),
                           chain_ok=cert.get('chain_verified'))
         if not endpoint:
             problems.append('no OTLP endpoint in the environment of %s' % ', '.join(map(str, target.get('units') or [])))
@@ -200,9 +202,9 @@ def check_collector_row(certificate, host, names_used):
     if problems is None:
         problems = ['the certificate could not be read']
     return [_row(host=host, role='collector', certificate='collector', subject=info.get('subject', '-'),
-                 issuer=info.get('issuer', '-'), days_left=info.get('days_left'), sans=_sans(info),
-                 key_matches=certificate.get('key_matches'), chain_ok=certificate.get('chain_verified'),
-                 endpoint=endpoint, ok=not problems, problems=problems)]
+                 issuer=info.get('issuer', '-'), days_left=info.get('days_left'), not_after=info.get('not_after'),
+                 sans=_sans(info), key_matches=certificate.get('key_matches'),
+                 chain_ok=certificate.get('chain_verified'), endpoint=endpoint, ok=not problems, problems=problems)]
 
 
 _GATEWAY = re.compile(r'^(?:dns:///)?(\[[0-9A-Fa-f:.]+\]|[^:/\s]+):([0-9]{1,5})$')
@@ -226,7 +228,7 @@ def check_hop_target(endpoint, server_name='', protocol='grpc'):
 def _certificate_values(certificate):
     info = certificate.get('info') or {}
     return dict(subject=info.get('subject', '-'), issuer=info.get('issuer', '-'), days_left=info.get('days_left'),
-                sans=_sans(info), key_matches=certificate.get('key_matches'),
+                not_after=info.get('not_after'), sans=_sans(info), key_matches=certificate.get('key_matches'),
                 chain_ok=certificate.get('chain_verified'))
 
 
@@ -278,7 +280,8 @@ def check_backend_row(probe, host, target, min_days_left=30):
         problems.append("the backend's certificate expires in %d days, fewer than the %d required: tell the backend's "
                         'operator' % (days, int(min_days_left)))
     return [_row(host=host, role='backend', certificate='(the backend\'s)', subject=peer.get('subject', '-'),
-                 issuer=peer.get('issuer', '-'), days_left=days, sans=list(peer.get('subject_alt_names') or []),
+                 issuer=peer.get('issuer', '-'), days_left=days, not_after=peer.get('not_after'),
+                 sans=list(peer.get('subject_alt_names') or []),
                  endpoint=target.get('endpoint'), handshake='ok %s' % probe.get('tls_version', '') if probe.get('ok')
                  else 'FAILED', served_by=peer.get('subject') or '-', ok=not problems, problems=problems)]
 
@@ -326,8 +329,68 @@ def check_rows(fleet, hostvars, ca_files=None, inventory_hosts=None, now=None):
         for orphan in ledger_report(files['ledger.jsonl'], entries, list(inventory_hosts or []), files['bundle.crt'],
                                     files.get('revoked.json', ''), now=now):
             rows.append(_row(host=orphan['host'], role='ledger', certificate=orphan['entry'],
-                             subject=orphan['subject'], days_left=orphan['days_left'], problems=[orphan['why']]))
+                             subject=orphan['subject'], days_left=orphan['days_left'], not_after=orphan.get('not_after'),
+                             problems=[orphan['why']]))
     return rows
+
+
+_PROM_ESCAPES = {'\\': '\\\\', '"': '\\"', '\n': '\\n'}
+
+
+def _prom_label(value):
+    return ''.join(_PROM_ESCAPES.get(char, char) for char in str(value))
+
+
+def _epoch(stamp):
+    return int((datetime.datetime.strptime(stamp, '%Y-%m-%dT%H:%M:%SZ').replace(tzinfo=datetime.timezone.utc)
+                - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)).total_seconds())
+
+
+# The certificate role's otlp_tls_certificate_renew_before default (days).
+DEFAULT_RENEW_BEFORE = 30
+
+
+def check_prometheus(rows, checked_at, renew_before=None):
+    """The report as a Prometheus text-format file for node_exporter's textfile collector: per row with a
+    certificate, ``tlscheck_time_left_seconds`` (the name the tls_check receiver's metric gets in Prometheus) as of
+    ``checked_at`` (``%Y-%m-%dT%H:%M:%SZ``), ``otlp_tls_certificate_not_after_timestamp_seconds`` and
+    ``otlp_tls_check_ok``; and ``otlp_tls_check_last_run_timestamp_seconds``. Label values are escaped; rows are
+    in report order, so the file is the same for the same report.
+
+    ``renew_before`` is the ``hosts`` of otlp.tls.inventory_vars reading ``otlp_tls_certificate_renew_before`` (a
+    host to its variables; one without it has the certificate role's default, 30 days): the rows of those hosts get
+    the label ``otlp_tls_renew_before="<days>d"``, which the renewal alert rules select on, as the collector role's
+    resource attribute ``otlp_tls.renew_before`` is. A backend's certificate is the vendor's to renew: its row has no
+    such label.
+    """
+    now = _epoch(checked_at)
+    renew_before = renew_before or {}
+    left, ends, oks = [], [], []
+    for row in rows or []:
+        pairs = [('otlp_tls_host', row.get('host', '-')), ('otlp_tls_role', row.get('role', '-')),
+                 ('otlp_tls_entry', row.get('certificate', '-')), ('tlscheck_x509_issuer', row.get('issuer', '-')),
+                 ('otlp_tls_subject', row.get('subject', '-'))]
+        days = (renew_before.get(row.get('host')) or {}).get('otlp_tls_certificate_renew_before', DEFAULT_RENEW_BEFORE) \
+            if row.get('host') in renew_before else None
+        if days not in (None, '') and row.get('role') != 'backend':
+            pairs.append(('otlp_tls_renew_before', '%dd' % int(days)))
+        labels = ','.join('%s="%s"' % (name, _prom_label(value)) for name, value in pairs)
+        oks.append('otlp_tls_check_ok{%s} %d' % (labels, 1 if row.get('ok') else 0))
+        if row.get('not_after'):
+            end = _epoch(row['not_after'])
+            left.append('tlscheck_time_left_seconds{%s} %d' % (labels, end - now))
+            ends.append('otlp_tls_certificate_not_after_timestamp_seconds{%s} %d' % (labels, end))
+    out = []
+    for name, help_text, lines in (
+            ('tlscheck_time_left_seconds', 'Seconds until the certificate expires, as of the check.yml run; '
+             'negative after expiry.', left),
+            ('otlp_tls_certificate_not_after_timestamp_seconds', 'When the certificate expires (Unix time).', ends),
+            ('otlp_tls_check_ok', '1 when every check of the row passed in the check.yml run, else 0.', oks)):
+        out.extend(['# HELP %s %s' % (name, help_text), '# TYPE %s gauge' % name] + lines)
+    out.extend(['# HELP otlp_tls_check_last_run_timestamp_seconds When check.yml last wrote this file (Unix time).',
+                '# TYPE otlp_tls_check_last_run_timestamp_seconds gauge',
+                'otlp_tls_check_last_run_timestamp_seconds %d' % now])
+    return '\n'.join(out) + '\n'
 
 
 def check_summary(rows):
@@ -409,7 +472,8 @@ class FilterModule(object):
         return {
             'check_targets': check_targets, 'check_app_rows': check_app_rows, 'check_names_used': check_names_used,
             'check_collector_row': check_collector_row, 'check_rows': check_rows, 'check_summary': check_summary,
-            'check_table': check_table, 'rotation_status': rotation_status, 'name_list': name_list,
+            'check_table': check_table, 'check_prometheus': check_prometheus, 'rotation_status': rotation_status,
+            'name_list': name_list,
             'check_hop_target': check_hop_target, 'check_agent_row': check_agent_row,
             'check_backend_row': check_backend_row,
         }

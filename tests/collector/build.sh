@@ -42,7 +42,9 @@ ocb_version=$(sed -n 's#^.*go\.opentelemetry\.io/collector/receiver/otlpreceiver
 [[ -n $ocb_version ]] || { echo "build.sh: cannot find the otlpreceiver version in $manifest" >&2; exit 1; }
 
 go_version=$("$GO" version)
-hash=$( { cat "$manifest" "${BASH_SOURCE[0]}"; echo "$go_version"; } | sha256sum | cut -c1-16)
+# The local tls_check stand-in (a `path:` module in the manifest) is part of the build too.
+hash=$( { cat "$manifest" "${BASH_SOURCE[0]}"; (cd "$here/tlscheck" && find . -type f -print0 | LC_ALL=C sort -z \
+  | xargs -0 sha256sum); echo "$go_version"; } | sha256sum | cut -c1-16)
 
 # shellcheck source=../lib/build_cache.sh
 source "$here/../lib/build_cache.sh"
@@ -62,6 +64,8 @@ echo "build.sh: building the collector (OCB $ocb_version); a cold build takes mi
 # output_path in the manifest is relative, so run it from inside the temp dir.
 # TMPDIR too: OCB makes an (unused) otelcol-distribution* temp dir on every run and
 # never removes it.
+# The manifest's local module (path: ./tlscheckreceiver) resolves from that directory.
+cp -R "$here/tlscheck" "$work/tlscheckreceiver"
 (cd "$work" && TMPDIR="$work" "$ocb_bin/builder" --config="$manifest") >&2
 
 install -m 0755 "$work/_build/otelcol" "$stage/otelcol"

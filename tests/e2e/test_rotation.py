@@ -23,8 +23,11 @@ summary.txt in .tmp/e2e/rotation/.
 
 from __future__ import absolute_import, division, print_function
 
+import calendar
+import json
 import os
 import re
+import subprocess
 import time
 
 import pytest
@@ -168,8 +171,12 @@ def rotation(default_fleet):
                           for host in fleet.collectors}
 
     # 5. check.yml: passes, catches an expiring certificate, catches a name the certificate lacks
+    # With the Prometheus textfile too (the single-tier fleet's expiry metrics, for node_exporter).
     seen['check_ok'] = fleet.play('playbooks/check.yml', '-e', 'otlp_tls_check_report=%s/check.json' % out,
+                                  '-e', 'otlp_tls_check_prometheus=%s/otlp_tls.prom' % out,
                                   log=os.path.join(out, 'check-ok.log'))
+    seen['check_json'] = json.load(open(os.path.join(out, 'check.json')))
+    seen['textfile'] = os.path.join(out, 'otlp_tls.prom')
     seen['check_expiring'] = fleet.play('playbooks/check.yml', '-e', 'otlp_tls_check_min_days_left=400', '-e',
                                         'otlp_tls_check_report=%s/check-expiring.json' % out,
                                         log=os.path.join(out, 'check-expiring.log'))
@@ -249,6 +256,34 @@ def test_collector_never_restarted(rotation, host):
 
 def test_check_yml_passes_on_the_rotated_fleet(rotation):
     assert rotation['check_ok'].rc == 0, rotation['check_ok']
+
+
+def test_check_yml_writes_the_prometheus_textfile(rotation):
+    """Every row with a certificate has its seconds left as of the run, as node_exporter would serve them."""
+    path = rotation['textfile']
+    assert oct(os.stat(path).st_mode & 0o777) == '0o644', 'node_exporter (another user) must read it'
+    text = open(path).read()
+    promtool = os.environ.get('OTLP_TLS_PROMTOOL') or subprocess.run(
+        ['bash', os.path.join(fleetlib.ROOT, 'tests', 'prometheus', 'promtool.sh'), '--cached'],
+        stdout=subprocess.PIPE, check=True).stdout.decode().strip()
+    lint = subprocess.run([promtool, 'check', 'metrics'], input=text.encode(), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, check=False)
+    assert lint.returncode == 0, lint.stdout.decode()
+    report = rotation['check_json']
+    checked = calendar.timegm(time.strptime(report['checked_at'], '%Y-%m-%dT%H:%M:%SZ'))
+    samples = {}
+    for line in text.splitlines():
+        found = re.match(r'^tlscheck_time_left_seconds\{otlp_tls_host="([^"]*)",otlp_tls_role="([^"]*)",'
+                         r'otlp_tls_entry="([^"]*)",.*\} (-?\d+)$', line)
+        if found:
+            samples[found.group(1, 2, 3)] = (int(found.group(4)), line)
+    rows = dict(((row['host'], row['role'], row['certificate']), row) for row in report['rows'] if row.get('not_after'))
+    assert rows and sorted(samples) == sorted(rows), 'samples %s, report rows %s' % (sorted(samples), sorted(rows))
+    for key, row in rows.items():
+        value, line = samples[key]
+        assert value == calendar.timegm(time.strptime(row['not_after'], '%Y-%m-%dT%H:%M:%SZ')) - checked, line
+        assert ('otlp_tls_renew_before="30d"' in line) == (row['role'] != 'backend'), line
+    assert 'otlp_tls_check_last_run_timestamp_seconds %d' % checked in text.splitlines()
 
 
 def test_check_yml_catches_expiring_certificates(rotation):

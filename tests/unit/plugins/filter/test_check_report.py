@@ -9,13 +9,17 @@ __metaclass__ = type
 import base64
 import datetime
 import json
+import os
+import subprocess
 
 import pytest
 
 from ansible_collections.otlp.tls.plugins.filter import check_report as cr
 from ansible_collections.otlp.tls.plugins.module_utils import pki
 
-ROW_KEYS = ['host', 'role', 'certificate', 'units', 'subject', 'issuer', 'days_left', 'sans', 'key_matches',
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
+
+ROW_KEYS = ['host', 'role', 'certificate', 'units', 'subject', 'issuer', 'days_left', 'not_after', 'sans', 'key_matches',
             'chain_ok', 'endpoint', 'handshake', 'served_by', 'ok', 'problems']
 LONG_ISSUER = 'CN=Example Corporation Internal OpenTelemetry Certificate Authority 2026'
 LONG_ENDPOINT = 'https://otel-collector-primary.observability.eu-west-1.example.internal:4317'
@@ -109,7 +113,7 @@ def test_app_row_healthy_has_every_key_and_value():
     assert list(row) == ROW_KEYS
     assert row == {
         'host': 'app1', 'role': 'app', 'certificate': 'checkout', 'units': ['checkout', 'worker'],
-        'subject': 'CN=checkout@app1', 'issuer': LONG_ISSUER, 'days_left': 200, 'sans': ['app1', '10.0.0.7'],
+        'subject': 'CN=checkout@app1', 'issuer': LONG_ISSUER, 'days_left': 200, 'not_after': None, 'sans': ['app1', '10.0.0.7'],
         'key_matches': True, 'chain_ok': True, 'endpoint': 'https://collector1:4317', 'handshake': 'ok TLSv1.3',
         'served_by': 'CN=collector1', 'ok': True, 'problems': []}
 
@@ -315,7 +319,7 @@ def test_name_list(value, names):
 def test_every_filter_is_exported():
     assert sorted(cr.FilterModule().filters()) == sorted([
         'check_targets', 'check_app_rows', 'check_names_used', 'check_collector_row', 'check_rows', 'check_summary',
-        'check_table', 'rotation_status', 'name_list', 'check_hop_target', 'check_agent_row', 'check_backend_row'])
+        'check_table', 'check_prometheus', 'rotation_status', 'name_list', 'check_hop_target', 'check_agent_row', 'check_backend_row'])
 
 
 @pytest.mark.parametrize('endpoint, server_name, expected', [
@@ -379,3 +383,33 @@ def test_backend_row_handshake_and_days_left():
     row = cr.check_backend_row(failed, 'gw1', target)[0]
     assert not row['ok'] and row['handshake'] == 'FAILED' and 'failed at verify: unknown CA' in row['problems'][0]
     assert cr.check_backend_row({'skipped': True}, 'gw1', target) == []
+
+
+def test_check_prometheus_writes_the_textfile_format():
+    from ansible_collections.otlp.tls.plugins.filter.check_report import check_prometheus, _row
+    rows = [_row(host='app1', role='app', certificate='checkout', issuer='CN=otlp.tls CA', subject='CN=checkout@app1',
+                 not_after='2026-12-31T00:00:00Z', ok=True),
+            _row(host='gw"1\\', role='collector', certificate='collector', not_after='2026-11-30T00:00:00Z'),
+            _row(host='app2', problems=['no answer'])]
+    text = check_prometheus(rows, '2026-12-01T00:00:00Z', {'app1': {}, 'app2': {'otlp_tls_certificate_renew_before': '7'}})
+    lines = text.splitlines()
+    assert 'tlscheck_time_left_seconds{otlp_tls_host="app1",otlp_tls_role="app",otlp_tls_entry="checkout",' \
+           'tlscheck_x509_issuer="CN=otlp.tls CA",otlp_tls_subject="CN=checkout@app1",otlp_tls_renew_before="30d"} ' \
+           '2592000' in lines
+    assert any(line.startswith('otlp_tls_check_ok{otlp_tls_host="app2"') and 'otlp_tls_renew_before="7d"' in line
+               for line in lines)
+    assert not any('gw' in line and 'renew_before' in line for line in lines), 'a host without the setting: no label'
+    assert any(line.startswith('tlscheck_time_left_seconds{otlp_tls_host="gw\\"1\\\\"') and line.endswith(' -86400')
+               for line in lines), 'escaped labels, negative after expiry'
+    assert 'otlp_tls_check_last_run_timestamp_seconds 1796083200' in lines
+    assert sum(1 for line in lines if line.startswith('otlp_tls_check_ok{')) == 3
+    assert sum(1 for line in lines if line.startswith('tlscheck_time_left_seconds{')) == 2
+    assert text.endswith('\n') and check_prometheus(rows, '2026-12-01T00:00:00Z', {'app1': {}, 'app2': {'otlp_tls_certificate_renew_before': '7'}}) == text
+    backend = _row(host='gw1', role='backend', certificate='backend', not_after='2026-12-31T00:00:00Z')
+    assert 'renew_before' not in check_prometheus([backend], '2026-12-01T00:00:00Z', {'gw1': {}})
+    promtool = subprocess.run(['bash', os.path.join(REPO, 'tests', 'prometheus', 'promtool.sh'), '--cached'],
+                              stdout=subprocess.PIPE, check=False).stdout.decode().strip()
+    if promtool:
+        lint = subprocess.run([promtool, 'check', 'metrics'], input=text.encode(), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, check=False)
+        assert lint.returncode == 0, lint.stdout.decode()
