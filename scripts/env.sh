@@ -39,9 +39,10 @@ export OTLP_TLS_TEST_IMAGE OTLP_TLS_TEST_IMAGE_BULLSEYE OTLP_TLS_TEST_IMAGE_TRIX
 # The real collector (release-style archive + checksum, installed by the role's "file"
 # method like an air-gapped user's) and telemetrygen, built by scripts/setup.sh.
 OTLP_TLS_COLLECTOR_BIN="$(bash "$OTLP_TLS_ROOT/tests/collector/build.sh" --cached 2>/dev/null || true)"
+OTLP_TLS_COLLECTOR_CORE_BIN="$(OTLP_TLS_COLLECTOR_MANIFEST=manifest-core.yaml bash "$OTLP_TLS_ROOT/tests/collector/build.sh" --cached 2>/dev/null || true)"
 OTLP_TLS_TELEMETRYGEN="$(bash "$OTLP_TLS_ROOT/tests/collector/telemetrygen.sh" --cached 2>/dev/null || true)"
 OTLP_TLS_PROMTOOL="$(bash "$OTLP_TLS_ROOT/tests/prometheus/promtool.sh" --cached 2>/dev/null || true)"
-export OTLP_TLS_COLLECTOR_BIN OTLP_TLS_TELEMETRYGEN OTLP_TLS_PROMTOOL
+export OTLP_TLS_COLLECTOR_BIN OTLP_TLS_COLLECTOR_CORE_BIN OTLP_TLS_TELEMETRYGEN OTLP_TLS_PROMTOOL
 
 # CI logs are files: no ANSI colour codes in them.
 if [[ -n "${CI:-}" && "${CI:-}" != false ]]; then

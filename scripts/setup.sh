@@ -186,6 +186,8 @@ go_binary() {
   fi
 }
 collector() { go_binary "$OTLP_TLS_ROOT/tests/collector/build.sh"; }
+# The core-only distribution (no tls_check receiver), for the tests that prove it is refused.
+collector_core() { OTLP_TLS_COLLECTOR_MANIFEST=manifest-core.yaml go_binary "$OTLP_TLS_ROOT/tests/collector/build.sh"; }
 telemetrygen() { go_binary "$OTLP_TLS_ROOT/tests/collector/telemetrygen.sh"; }
 # --- h) promtool, for `promtool test rules` on the shipped alert rules (prometheus/) ---
 # From the Debian prometheus package, unpacked, not installed (no server is started).
@@ -212,6 +214,7 @@ if ((build_image)); then
   step image image
 fi
 step collector collector
+step collector-core collector_core
 step telemetrygen telemetrygen
 step promtool promtool
 

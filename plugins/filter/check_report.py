@@ -25,6 +25,8 @@ import datetime
 import json
 import re
 
+from ansible.module_utils.six import string_types
+
 try:
     from urllib.parse import urlsplit
 except ImportError:  # pragma: no cover
@@ -337,8 +339,18 @@ def check_rows(fleet, hostvars, ca_files=None, inventory_hosts=None, now=None):
 _PROM_ESCAPES = {'\\': '\\\\', '"': '\\"', '\n': '\\n'}
 
 
+# A label value of the textfile: at most this many characters (a subject or issuer is far shorter).
+PROM_LABEL_MAX = 256
+_STAMP = re.compile(r'^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$')
+
+
 def _prom_label(value):
-    return ''.join(_PROM_ESCAPES.get(char, char) for char in str(value))
+    """A label value as the text format wants it, whatever a host reported: text, no control character, no lone
+    surrogate (which would become an invalid UTF-8 byte, and node_exporter drops a whole file for one), escaped."""
+    text = value if isinstance(value, string_types) else str(value)
+    text = text.encode('utf-8', 'replace').decode('utf-8', 'replace')
+    text = ''.join(char if char >= ' ' and char != '\x7f' else ' ' for char in text)[:PROM_LABEL_MAX]
+    return ''.join(_PROM_ESCAPES.get(char, char) for char in text)
 
 
 def _epoch(stamp):
@@ -376,7 +388,8 @@ def check_prometheus(rows, checked_at, renew_before=None):
             pairs.append(('otlp_tls_renew_before', '%dd' % int(days)))
         labels = ','.join('%s="%s"' % (name, _prom_label(value)) for name, value in pairs)
         oks.append('otlp_tls_check_ok{%s} %d' % (labels, 1 if row.get('ok') else 0))
-        if row.get('not_after'):
+        # A time that is not as x509_info writes it (a host can report anything) gives no sample, not a failure.
+        if isinstance(row.get('not_after'), string_types) and _STAMP.match(row['not_after']):
             end = _epoch(row['not_after'])
             left.append('tlscheck_time_left_seconds{%s} %d' % (labels, end - now))
             ends.append('otlp_tls_certificate_not_after_timestamp_seconds{%s} %d' % (labels, end))

@@ -11,9 +11,12 @@ __metaclass__ = type
 import base64
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.six import string_types
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.otlp.tls.plugins.filter.exporter_env import systemd_environment
+from ansible_collections.otlp.tls.plugins.module_utils import components
 from ansible_collections.otlp.tls.plugins.plugin_utils import collector_plan, host_plan
 
 
@@ -98,9 +101,41 @@ def restart_units(plan, changed_certificates, trust_changed=False):
     return [e['unit'] for e in plan or [] if trust_changed or e['certificate']['name'] in (changed_certificates or [])]
 
 
-def collector_config(settings):
-    """The collector's config.yaml as a dict: receivers from the TLS settings, the rest from the user's YAML."""
+def collector_config(settings, cert_targets=None):
+    """The collector's config.yaml as a dict: receivers from the TLS settings, the rest from the user's YAML, and the
+    certificate metrics of ``cert_targets`` (collector_cert_targets' ``targets``)."""
+    if cert_targets:
+        settings = dict(settings, cert_targets=cert_targets)
     return collector_plan.config(settings)
+
+
+def collector_cert_targets(settings, files=None):
+    """The certificate files the collector reports the time left of, and the apps' certificates not there yet."""
+    settings = settings or {}
+    return collector_plan.cert_targets(settings, settings.get('host') or '', files or {}, settings.get('cert_apps'),
+                                       settings.get('cert_exporter_settings'))
+
+
+def collector_cert_paths(targets_result):
+    """The files host_state reads for the certificate metrics (targets, the apps' certificates, the copies' directory)."""
+    return collector_plan.cert_paths(targets_result)
+
+
+def collector_cert_copies(targets, files, group):
+    """The copies of the apps' certificates the collector reads that must be (re)written: src, dest, entry."""
+    return collector_plan.cert_copies(targets, files, group)
+
+
+def collector_ca_slots(bundle):
+    """The trust bundle's CA slot files' content (first CA, then the other CA of an overlap bundle or the first)."""
+    return collector_plan.ca_slots(bundle)
+
+
+def collector_missing_components(listing, required=None):
+    """What ``otelcol components`` (its output) lacks of ``required`` (default: what the certificate metrics need)."""
+    if not isinstance(listing, string_types):
+        raise AnsibleFilterError('collector_missing_components: give the output of `otelcol components` as text')
+    return components.missing(to_text(listing), collector_plan.CERT_COMPONENTS if required is None else required)
 
 
 def collector_secret_environment(settings):
@@ -289,6 +324,11 @@ class FilterModule(object):
             'restart_units': restart_units,
             'installed_paths_changed': installed_paths_changed,
             'collector_config': collector_config,
+            'collector_cert_targets': collector_cert_targets,
+            'collector_ca_slots': collector_ca_slots,
+            'collector_cert_paths': collector_cert_paths,
+            'collector_cert_copies': collector_cert_copies,
+            'collector_missing_components': collector_missing_components,
             'collector_problems': collector_problems,
             'collector_unit_settings': collector_unit_settings,
             'collector_secret_environment': collector_secret_environment,

@@ -71,6 +71,15 @@ options:
   link:
     description: A symbolic link to point at the new binary (C(/usr/local/bin/otelcol-contrib)); none when empty.
     type: path
+  required_components:
+    description:
+      - Components the new binary must have, each as C(<kind>/<type>), other names of the same component after C(|)
+        (C(receivers/tls_check|tlscheck), C(processors/resource)). The unpacked binary is asked (C(<binary>
+        components)) before it is moved into place; when it lacks one, the staging directory is removed and nothing
+        changed, and the result's C(missing_components) lists them.
+    type: list
+    elements: str
+    default: []
   cleanup_dir:
     description:
       - A directory to remove when done, whatever happened (the action's temporary directory that O(src) was sent
@@ -94,6 +103,11 @@ temporary_removed:
   description: Whether O(cleanup_dir) was removed (the action then makes no call to remove it).
   returned: always
   type: bool
+missing_components:
+  description: What the binary lacks of O(required_components), as C(receiver tls_check), when that stopped the install.
+  returned: failure
+  type: list
+  elements: str
 binary_path:
   description: The installed binary, O(release_dir)/O(binary).
   returned: success
@@ -110,6 +124,7 @@ import time
 
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.otlp.tls.plugins.module_utils import components
 from ansible_collections.otlp.tls.plugins.module_utils.common import ModuleFailure, run_module
 from ansible_collections.otlp.tls.plugins.module_utils.files import ensure_directory
 
@@ -214,7 +229,24 @@ def _unpack(module, params, staging, binary):
                 os.chmod(path, os.stat(path).st_mode & 0o755)
     os.chmod(target, 0o755)
     _fsync(target)
+    if params['required_components']:
+        _check_components(module, params, target, binary)
     return target
+
+
+def _check_components(module, params, target, binary):
+    """The new binary has every required component (it lists them itself), or nothing is installed."""
+    try:
+        rc, out, err = module.run_command([target, 'components'], handle_exceptions=False)
+    except OSError as exc:
+        rc, out, err = 126, '', to_native(exc.strerror or exc)
+    if rc != 0:
+        raise ModuleFailure('%s from %s does not run here (`%s components` exited %d: %s). Nothing changed.'
+                            % (binary, params['src'], binary, rc, (err or out).strip()[:500]))
+    lacking = components.missing(out, params['required_components'])
+    if lacking:
+        raise ModuleFailure('%s from %s has no %s. Nothing changed.' % (binary, params['src'], ' and no '.join(lacking)),
+                            missing_components=lacking)
 
 
 def install(module, params):
@@ -293,6 +325,7 @@ def main():
         link=dict(type='path'),
         checksum=dict(type='str'),
         cleanup_dir=dict(type='path'),
+        required_components=dict(type='list', elements='str', default=[]),
     ), run, needs_cryptography=False)
 
 

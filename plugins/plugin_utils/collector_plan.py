@@ -37,6 +37,20 @@ HEADER_VARIABLE = 'OTLP_TLS_BACKEND_HEADER_%s'
 LOCKED = ('endpoint', 'headers', 'auth')
 LOCKED_TLS = ('insecure', 'insecure_skip_verify')
 LOOPBACK = ('127.0.0.1', '::1', 'localhost')
+# Certificate metrics (cert_metrics): the tls_check receiver's type, the names of what the role adds for them, and
+# the components a distribution must have.
+CERT_RECEIVER = 'tls_check'
+CERT_PREFIX = 'otlp_tls_cert_'
+CERT_FORWARD = 'metrics/otlp_tls_forward'
+CERT_COMPONENTS = ('receivers/tls_check|tlscheck', 'processors/resource')
+# Each CA of the trust bundle in its own file (the receiver reports the first certificate of a file): two slots, the
+# CA that signs now and the other CA of an overlap bundle during a CA rotation (the first CA again outside one), so
+# that a rotation changes the files' content but never the config, and no collector reloads for it.
+CA_SLOTS = 2
+# The directory, in the collector's certificate directory, of its copies of the apps' certificates.
+APP_COPIES = 'apps'
+COMPONENT_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._@-]*$')
+PEM_CERTIFICATE = re.compile(r'-----BEGIN CERTIFICATE-----\s.*?-----END CERTIFICATE-----', re.S)
 
 
 def header_variable(name):
@@ -151,6 +165,159 @@ def secret_environment(settings):
     return out
 
 
+def cert_role(settings):
+    """What the host's collector is, for the otlp_tls.role attribute: agent, gateway (it exports to a backend) or
+    collector (one tier)."""
+    if settings.get('gateway_endpoint'):
+        return 'agent'
+    return 'gateway' if settings.get('backend_endpoint') else 'collector'
+
+
+def ca_slots(bundle):
+    """The PEM text of each CA slot file: the bundle's first certificate, then its second (the first again when the
+    bundle has one)."""
+    found = [m.group(0) + '\n' for m in PEM_CERTIFICATE.finditer(str(bundle or ''))]
+    if not found:
+        return []
+    return [found[index] if index < len(found) else found[0] for index in range(CA_SLOTS)]
+
+
+def cert_app_certificates(apps, exporter_settings, host):
+    """The client certificates the exporter role installs on this host (none without mTLS): name and directory, from
+    the inventory alone (host_plan.exporter_certificates)."""
+    from ansible_collections.otlp.tls.plugins.plugin_utils.host_plan import exporter_certificates
+    if (exporter_settings or {}).get('tls_mode', 'mtls') != 'mtls':
+        return []
+    return exporter_certificates([a for a in apps or [] if isinstance(a, dict) and a.get('unit')],
+                                 exporter_settings or {}, host)
+
+
+def cert_targets(settings, host, files, apps=None, exporter_settings=None):
+    """The certificate files whose time left the collector reports (cert_metrics), each with its entry, role and
+    renew_before: the collector's own certificate, the CA slots of its trust bundle, the backend's CA it was given,
+    and the client certificate of each app on the host whose file is there (``files``: host_state's ``files``; an
+    app's certificate that is not there yet is in ``pending``, for site.yml's last play).
+
+    Returns ``{'targets': [...], 'pending': [...]}``; each target has ``entry``, ``role``, ``path``, and
+    ``renew_before`` (``"30d"``; empty for CAs, which the CA role rotates and nothing renews).
+    """
+    if not boolean(settings.get('cert_metrics') or False, strict=False):
+        return {'targets': [], 'pending': []}
+    renew = '%dd' % int(settings.get('renew_before_days') or 30)
+    directory = settings.get('certificate_dir')
+    targets, pending = [], []
+    has_certificate = settings.get('tls_mode', 'mtls') != 'none' or settings.get('gateway_endpoint')
+    if has_certificate:
+        targets.append({'entry': 'collector', 'role': cert_role(settings), 'path': directory + '/cert.pem',
+                        'renew_before': renew})
+        for index in range(CA_SLOTS):
+            targets.append({'entry': 'ca-%d' % index, 'role': 'ca', 'path': '%s/ca-%d.pem' % (directory, index),
+                            'renew_before': ''})
+    if settings.get('backend_endpoint') and settings.get('backend_ca_file'):
+        targets.append({'entry': 'backend-ca', 'role': 'ca', 'path': directory + '/backend-ca.pem',
+                        'renew_before': ''})
+    # The collector's user can not enter an app's certificate directory (root:<the app's group> 0750, the app's
+    # alone): it reads a copy of the public certificate, which the role keeps in sync (cert_copies).
+    for certificate in cert_app_certificates(apps, exporter_settings, host):
+        source = certificate['dir'] + '/cert.pem'
+        target = {'entry': certificate['name'], 'role': 'app', 'source': source,
+                  'path': '%s/%s/%s.pem' % (directory, APP_COPIES, certificate['name']), 'renew_before': renew}
+        if ((files or {}).get(source) or {}).get('exists'):
+            targets.append(target)
+        else:
+            pending.append(target)
+    return {'targets': targets, 'pending': pending}
+
+
+def cert_paths(targets_result):
+    """Every file host_state reads for the certificate metrics: the targets, the apps' certificates they copy, and
+    the directory of the copies."""
+    out = []
+    for target in (targets_result or {}).get('targets', []) + (targets_result or {}).get('pending', []):
+        out.extend(p for p in (target['path'], target.get('source')) if p and p not in out)
+    copies = [t['path'] for t in (targets_result or {}).get('targets', []) + (targets_result or {}).get('pending', [])
+              if t.get('source')]
+    if copies:
+        out.append(copies[0].rsplit('/', 1)[0])
+    return out
+
+
+def cert_copies(targets, files, group):
+    """The copies of the apps' certificates to write: each target with a source whose copy is missing, differs from
+    it, or is not root:``group`` 0644."""
+    files = files or {}
+    out = []
+    for target in targets or []:
+        if not target.get('source'):
+            continue
+        source, copy = files.get(target['source']) or {}, files.get(target['path']) or {}
+        if not source.get('exists'):
+            continue
+        if not copy.get('exists') or copy.get('sha256') != source.get('sha256') or \
+                (copy.get('kind'), copy.get('owner'), copy.get('group'), copy.get('mode')) != ('file', 'root', group, '0644'):
+            out.append({'src': target['source'], 'dest': target['path']})
+    return out
+
+
+def cert_exporters(settings):
+    """Where the certificate metrics go: the next hop (an agent's gateways, a gateway's backend), else the exporters
+    of the user's metrics pipelines."""
+    hops = hop_exporters(settings)
+    if hops:
+        return sorted(hops)
+    out = []
+    for name, pipe in sorted((settings.get('pipelines') or {}).items()):
+        if (name == 'metrics' or str(name).startswith('metrics/')) and isinstance(pipe, dict):
+            out.extend(e for e in pipe.get('exporters') or [] if e not in out)
+    return out
+
+
+def cert_config(settings, host, targets):
+    """The receivers, processors and pipelines the role adds for ``targets`` (cert_targets), one pipeline each, so that
+    each metric carries its own resource attributes; and, on a host with a next hop and no metrics pipeline from the
+    otlp receiver, a pipeline that forwards the metrics the hosts before it send."""
+    if not targets:
+        return {}
+    interval = str(settings.get('cert_metrics_interval') or '1m')
+    exporters = cert_exporters(settings)
+    receivers, processors, pipelines = {}, {}, {}
+    for target in targets:
+        key = CERT_PREFIX + target['entry']
+        receivers['%s/%s' % (CERT_RECEIVER, key)] = {'collection_interval': interval,
+                                                     'targets': [{'file_path': target['path']}]}
+        attributes = [{'key': 'otlp_tls.host', 'value': str(host), 'action': 'upsert'},
+                      {'key': 'otlp_tls.entry', 'value': target['entry'], 'action': 'upsert'},
+                      {'key': 'otlp_tls.role', 'value': target['role'], 'action': 'upsert'}]
+        if target.get('renew_before'):
+            attributes.append({'key': 'otlp_tls.renew_before', 'value': target['renew_before'], 'action': 'upsert'})
+        processors['resource/' + key] = {'attributes': attributes}
+        pipelines['metrics/' + key] = {'receivers': ['%s/%s' % (CERT_RECEIVER, key)],
+                                       'processors': ['resource/' + key], 'exporters': list(exporters)}
+    hops = hop_exporters(settings)
+    forwarded = any((name == 'metrics' or str(name).startswith('metrics/')) and isinstance(pipe, dict)
+                    and 'otlp' in (pipe.get('receivers') or [])
+                    for name, pipe in (settings.get('pipelines') or {}).items())
+    if hops and not forwarded:
+        pipelines[CERT_FORWARD] = {'receivers': ['otlp'], 'exporters': sorted(hops)}
+    return {'receivers': receivers, 'processors': processors, 'pipelines': pipelines}
+
+
+def cert_problems(settings, targets_result):
+    """Why the certificate metrics can not be set up, each with its fix."""
+    if not boolean(settings.get('cert_metrics') or False, strict=False):
+        return []
+    out = []
+    if not cert_exporters(settings):
+        out.append('otlp_tls_collector_cert_metrics has nowhere to send the metrics: give the collector a metrics '
+                   'pipeline (otlp_tls_collector_pipelines: metrics: exporters: [...]), a gateway or a backend')
+    names = [t['entry'] for t in (targets_result or {}).get('targets', []) + (targets_result or {}).get('pending', [])]
+    bad = sorted(set(n for n in names if not COMPONENT_NAME.match(str(n))))
+    if bad:
+        out.append('these certificate names can not name a collector component: %s (letters, digits, ".", "_", '
+                   '"@" and "-"): rename the units in otlp_tls_exporter_apps' % ', '.join(bad))
+    return out
+
+
 def config(settings):
     """The whole config.yaml: the OTLP receiver with the role's TLS settings, everything else the user's YAML."""
     mode = settings.get('tls_mode', 'mtls')
@@ -194,6 +361,11 @@ def config(settings):
         pipelines = dict((name, merge(pipe, {'exporters': list(pipe.get('exporters') or [])
                                              + [h for h in hops if h not in (pipe.get('exporters') or [])]})
                           if isinstance(pipe, dict) else pipe) for name, pipe in (pipelines or {}).items())
+    certs = cert_config(settings, settings.get('host') or '', settings.get('cert_targets') or [])
+    if certs:
+        out['receivers'].update(certs['receivers'])
+        out['processors'] = merge(out.get('processors') or {}, certs['processors'])
+        pipelines = merge(pipelines or {}, certs['pipelines'])
     service = {'pipelines': pipelines}
     if settings.get('extensions'):
         service['extensions'] = list(settings['extensions'])
@@ -258,6 +430,8 @@ def problems(settings, host):
     if not isinstance(settings.get('extra_config'), dict):
         found.append('otlp_tls_collector_extra_config must be a mapping')
     found.extend(hop_problems(settings))
+    found.extend(cert_problems(settings, cert_targets(settings, host, {}, settings.get('cert_apps'),
+                                                      settings.get('cert_exporter_settings'))))
     if found:
         out.append('Invalid collector settings for %s: %s.' % (host, '; '.join(found)))
     return out

@@ -27,7 +27,9 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-manifest="$here/manifest.yaml"
+# OTLP_TLS_COLLECTOR_MANIFEST=manifest-core.yaml builds the small core-only distribution instead.
+manifest="$here/${OTLP_TLS_COLLECTOR_MANIFEST:-manifest.yaml}"
+[[ -f $manifest && $manifest != */../* ]] || { echo "build.sh: no manifest $manifest" >&2; exit 1; }
 
 # Go may live outside PATH (e.g. /usr/local/go/bin on a fresh Debian VM); OCB looks
 # `go` up on PATH itself, so put the chosen one first.
@@ -65,7 +67,7 @@ echo "build.sh: building the collector (OCB $ocb_version); a cold build takes mi
 # TMPDIR too: OCB makes an (unused) otelcol-distribution* temp dir on every run and
 # never removes it.
 # The manifest's local module (path: ./tlscheckreceiver) resolves from that directory.
-cp -R "$here/tlscheck" "$work/tlscheckreceiver"
+if grep -q 'path: ./tlscheckreceiver' "$manifest"; then cp -R "$here/tlscheck" "$work/tlscheckreceiver"; fi
 (cd "$work" && TMPDIR="$work" "$ocb_bin/builder" --config="$manifest") >&2
 
 install -m 0755 "$work/_build/otelcol" "$stage/otelcol"

@@ -20,9 +20,17 @@ The real SDK apps (four languages) send numbered spans without end, and the stor
 5. a CA rotation: the agents (whose exporter's ca_file changed) restarted in each phase, with their
    host's apps stopped around it (rotate_ca_phase.yml); the gateways (which re-read their client CA
    file) and the backend neither restarted nor reloaded;
-6. the apps stopped; each phase's runs accounted for at the backend: 0 lost;
-7. the token in no output (-vvv, --diff), and on the hosts only in files that root and the
+6. a day later: a 2-day gateway certificate with 20 hours left, and an app's client certificate
+   replaced by one expiring in 2 days; the scheduled site.yml renews both, then check.yml;
+7. the apps stopped; each phase's runs accounted for at the backend: 0 lost;
+8. the token in no output (-vvv, --diff), and on the hosts only in files that root and the
    collector's group alone can read.
+
+All along, every agent and gateway reports each of its certificates' time left every 10 s
+(otlp_tls_collector_cert_metrics) through the tiers to the backend: every certificate is there,
+the values agree with check.yml within one interval, the 2-day app certificate drops below its
+renew_before and the shipped alert rule fires on the values received, its renewal brings the
+value back, and both CAs of the overlap bundle are reported during the CA rotation.
 
 The module fixture runs the story once; each test asserts one check of what it recorded. Logs,
 summary.txt and the per-phase tables in .tmp/e2e/two_tier/. The fleet is left in two tiers
@@ -40,6 +48,7 @@ import os
 import re
 import secrets as random
 import subprocess
+import sys
 import time
 
 import pytest
@@ -47,13 +56,23 @@ import pytest
 import fleetlib
 import rotation_count
 
+sys.path.insert(0, os.path.join(fleetlib.ROOT, 'tests', 'files'))
+import cert_metrics  # noqa: E402 pylint: disable=wrong-import-position
+
 GATEWAYS = list(fleetlib.COLLECTORS)
 AGENTS = ['app-mtls', 'app-tls']
 COLLECTORS = GATEWAYS + AGENTS + [fleetlib.BACKEND]
 OUTAGE_SECONDS = 30
 PHASES = ['steady', 'leaf', 'outage', 'ca', 'renew']
-# The hop certificates (gateways, agents) live 2 days and renew at 1 day left (two_tier/inventory.yml).
+# The gateways' certificates live 2 days and renew at 1 day left (two_tier/inventory.yml); the agents' hosts keep
+# the defaults (a year, 30 days), so that an app's certificate can be shortened below its renew_before.
 SHORT_LIVED = 'collector-mtls'
+# The app whose client certificate the certificate-metrics test replaces by one expiring in 2 days.
+SHORT_APP = ('app-mtls', 'e2e-go-grpc')
+# Where the backend writes the metrics that reach it, and how often the agents and gateways report
+# each certificate (two_tier/vars.yml).
+METRICS_FILE = '/var/lib/otelcol/metrics.json'
+CERT_INTERVAL = 10
 
 # Where a fleet CA file would let a rogue client verify the gateways (it does: only its own
 # certificate is wrong).
@@ -149,16 +168,17 @@ def two_tier_args(fleet, vault_args):
             '-e', '@tests/e2e/two_tier/vars.yml'] + vault_args
 
 
-def expiring_soon(fleet, host, hours=20):
-    """Replace the collector certificate of ``host`` by one for the same key, subject and names that
-    expires in ``hours``, signed by the fleet's current CA: a 2-day certificate a day and more later."""
+def expiring_soon(fleet, host, hours=20, directory='/etc/otlp-tls/collector'):
+    """Replace the certificate in ``directory`` on ``host`` (the collector's by default) by one for the
+    same key, subject and names that expires in ``hours``, signed by the fleet's current CA: a 2-day
+    certificate a day and more later."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     with open(os.path.join(fleet.ca_dir, 'ca.key'), 'rb') as handle:
         ca_key = serialization.load_pem_private_key(handle.read(), None)
     with open(os.path.join(fleet.ca_dir, 'ca.crt'), 'rb') as handle:
         ca = x509.load_pem_x509_certificate(handle.read())
-    old = x509.load_pem_x509_certificate(fleet.read(host, '/etc/otlp-tls/collector/cert.pem').encode())
+    old = x509.load_pem_x509_certificate(fleet.read(host, directory + '/cert.pem').encode())
     now = datetime.datetime.now(datetime.timezone.utc)
     builder = (x509.CertificateBuilder().subject_name(old.subject).issuer_name(ca.subject).public_key(old.public_key())
                .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=28))
@@ -168,10 +188,24 @@ def expiring_soon(fleet, host, hours=20):
             builder = builder.add_extension(extension.value, extension.critical)
     builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False)
     pem = builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
-    chain = fleet.read(host, '/etc/otlp-tls/collector/fullchain.pem').split('-----END CERTIFICATE-----\n', 1)[1]
-    fleet.exec(host, 'sh', '-c', 'cat > /etc/otlp-tls/collector/cert.pem', input=pem.encode())
-    fleet.exec(host, 'sh', '-c', 'cat > /etc/otlp-tls/collector/fullchain.pem', input=(pem + chain).encode())
-    return fleet.sh(host, 'openssl x509 -in /etc/otlp-tls/collector/cert.pem -noout -enddate -fingerprint -sha256')
+    fleet.exec(host, 'sh', '-c', 'cat > "$0/cert.pem"', directory, input=pem.encode())
+    if fleet.exec(host, 'test', '-f', directory + '/fullchain.pem', check=False).returncode == 0:
+        chain = fleet.read(host, directory + '/fullchain.pem').split('-----END CERTIFICATE-----\n', 1)[1]
+        fleet.exec(host, 'sh', '-c', 'cat > "$0/fullchain.pem"', directory, input=(pem + chain).encode())
+    return fleet.sh(host, 'openssl x509 -in "$1/cert.pem" -noout -enddate -fingerprint -sha256', directory)
+
+
+def wait_for_point(fleet, key, wanted, timeout=90):
+    """The newest certificate metric point at the backend for ``key`` (host, entry) that ``wanted`` accepts, waiting
+    for it up to ``timeout`` seconds (the collectors report every CERT_INTERVAL seconds); None if none came."""
+    deadline = time.time() + timeout
+    while True:
+        text = fleet.exec(fleetlib.BACKEND, 'cat', METRICS_FILE, check=False).stdout
+        found = [p for p in cert_metrics.points(text.splitlines())
+                 if (p['host'], p['entry']) == key and wanted(p)]
+        if found or time.time() > deadline:
+            return max(found, key=lambda p: p['time']) if found else None
+        time.sleep(2)
 
 
 def reloads(fleet, host, since):
@@ -347,23 +381,37 @@ def two_tier(site_fleet):
         % (seen['ca_seconds'], seen['ca_reloads'], seen['ca_starts']))
     time.sleep(10)
 
-    # 6. a day later: a 2-day gateway certificate with 20 hours left, renewed by the scheduled site.yml
+    # 6. a day later: a 2-day gateway certificate with 20 hours left, and an app's client certificate replaced by one
+    # expiring in 2 days (its renew_before is 30): its metric drops below renew_before; the scheduled site.yml renews
+    # both, and the metric climbs back.
     since['renew'] = int(time.time())
     fleet.new_runs()
     time.sleep(5)
     state2 = collectors_state(fleet)
     seen['renew_before'] = expiring_soon(fleet, SHORT_LIVED)
-    time.sleep(6)
+    seen['short_app_replaced'] = time.time()
+    seen['short_app_cert'] = expiring_soon(fleet, SHORT_APP[0], hours=48, directory='/etc/otlp-tls/' + SHORT_APP[1])
+    # The agent reads its copy of the app's certificate (the app's directory is the app's alone), which the role keeps
+    # equal to it: as a certificate the collection installed a year ago, both hold the 2-day one.
+    fleet.sh(SHORT_APP[0], 'cat "/etc/otlp-tls/$1/cert.pem" > "/etc/otlp-tls/collector/apps/$1.pem"', SHORT_APP[1])
+    seen['short_app_dropped'] = wait_for_point(fleet, SHORT_APP, lambda p: p['time'] > seen['short_app_replaced'])
     seen['renew'] = fleet.play('playbooks/site.yml', *args, log=os.path.join(out, 'renew.log'), **env)
     assert seen['renew'].rc == 0, seen['renew']
+    seen['renewed_at'] = time.time()
     seen['renew_after'] = fleet.sh(SHORT_LIVED, 'openssl x509 -in /etc/otlp-tls/collector/cert.pem -noout -enddate '
                                                 '-fingerprint -sha256')
     seen['renew_state'] = (state2, collectors_state(fleet))
     seen['check'] = fleet.play('playbooks/check.yml', '-e', 'otlp_tls_check_min_days_left=1', '-e',
                                'otlp_tls_check_report=%s/check.json' % out, *args, log=os.path.join(out, 'check.log'),
                                **env)
+    seen['short_app_climbed'] = wait_for_point(fleet, SHORT_APP, lambda p: p['time'] > seen['renewed_at'])
     say(out, 'scheduled site.yml with a 2-day gateway certificate at 20 hours left: %s -> %s' % (
         seen['renew_before'].splitlines()[0], seen['renew_after'].splitlines()[0]))
+    say(out, 'certificate metric of %s %s: replaced by a 2-day one at %.0f, %s s left at the backend at %.0f; renewed '
+        'by %.0f, %s s left at %.0f' % (SHORT_APP + (seen['short_app_replaced'], (seen['short_app_dropped'] or {}).get('value'),
+                                        (seen['short_app_dropped'] or {}).get('time', 0), seen['renewed_at'],
+                                        (seen['short_app_climbed'] or {}).get('value'),
+                                        (seen['short_app_climbed'] or {}).get('time', 0))))
     time.sleep(5)
 
     # 7. stop the apps (each flushes and says what it sent); account each phase at the backend
@@ -374,6 +422,7 @@ def two_tier(site_fleet):
         say(out, 'phase %s, at the backend:\n%s' % (phase, seen['phases'][phase][0]))
     seen['rogue_spans'] = dict((host, spans_of(fleet, host, ['rogue-nocert', 'rogue-otherca']))
                                for host in GATEWAYS + [fleetlib.BACKEND])
+    seen['cert_points'] = cert_metrics.points(fleet.read(fleetlib.BACKEND, METRICS_FILE).splitlines())
     seen['gateway_share'] = dict((host, sum(int(line.split()[1]) for line in fleet.count_spans(
         host, '/var/lib/otelcol/traces.json') if len(line.split()) >= 2)) for host in GATEWAYS)
 
@@ -462,7 +511,7 @@ def test_check_yml_reports_both_hops(two_tier):
     backends = dict((row['host'], row) for row in rows if row['role'] == 'backend')
     assert sorted(agents) == sorted(AGENTS) and sorted(backends) == sorted(GATEWAYS), rows
     for row in agents.values():
-        assert row['ok'] and row['handshake'] == 'ok 2/2 gateways' and row['days_left'] in (1, 2), row
+        assert row['ok'] and row['handshake'] == 'ok 2/2 gateways' and row['days_left'] >= 364, row
     for row in backends.values():
         assert row['ok'] and row['handshake'].startswith('ok') and row['days_left'] >= 29, row
 
@@ -481,3 +530,128 @@ def test_the_token_is_readable_by_root_and_the_collector_only(two_tier):
     assert not bad, 'files holding the token that others may read: %s' % bad
     assert not two_tier['token_files']['app-bullseye'] and not two_tier['token_files']['app-mtls']
     assert two_tier['token_journal'] == [], 'the token is in the journal of %s' % two_tier['token_journal']
+
+
+# --- certificate metrics (otlp_tls_collector_cert_metrics): every certificate of every agent and gateway reaches the
+# backend through the tiers; compared with check.yml, the alert rules and a renewal. app-bullseye runs no agent: its
+# certificates are in check.yml's report (and its Prometheus textfile, test_rotation.py), not here.
+
+def check_report(two_tier):
+    with open(os.path.join(os.path.dirname(two_tier['check'].path), 'check.json')) as handle:
+        return json.load(handle)
+
+
+def epoch(stamp):
+    return datetime.datetime.strptime(stamp, '%Y-%m-%dT%H:%M:%SZ').replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def expected_entries(report):
+    """(host, entry) of every certificate check.yml found on an agent or gateway, and each one's not_after."""
+    out = {}
+    for row in report['rows']:
+        if row['host'] not in GATEWAYS + AGENTS or not row.get('not_after') or row['role'] == 'backend':
+            continue
+        out[(row['host'], row['certificate'] if row['role'] == 'app' else 'collector')] = epoch(row['not_after'])
+    return out
+
+
+def test_every_certificate_of_every_agent_and_gateway_reaches_the_backend(two_tier):
+    found = set((p['host'], p['entry']) for p in two_tier['cert_points'])
+    wanted = set(expected_entries(check_report(two_tier)))
+    wanted |= set((host, 'ca-%d' % i) for host in GATEWAYS + AGENTS for i in (0, 1))
+    wanted |= set((host, 'backend-ca') for host in GATEWAYS)
+    assert len([e for e in wanted if e[0] == SHORT_APP[0]]) >= 3 + 6, 'too few certificates expected: %s' % wanted
+    assert wanted <= found, 'not at the backend: %s' % sorted(wanted - found)
+    assert found <= wanted | set((host, entry) for host, entry in found if entry.startswith('ca-')), \
+        'unexpected: %s' % sorted(found - wanted)
+    roles = dict(((p['host'], p['entry']), (p['role'], p['renew_before'])) for p in two_tier['cert_points'])
+    for host in GATEWAYS:
+        assert roles[(host, 'collector')] == ('gateway', '1d') and roles[(host, 'backend-ca')] == ('ca', None), host
+    for host in AGENTS:
+        assert roles[(host, 'collector')] == ('agent', '30d') and roles[(host, 'ca-0')] == ('ca', None), host
+    assert roles[SHORT_APP] == ('app', '30d')
+
+
+def test_the_values_agree_with_check_yml_within_one_interval(two_tier):
+    report = check_report(two_tier)
+    checked = epoch(report['checked_at'])
+    by_key = {}
+    for point in two_tier['cert_points']:
+        by_key.setdefault((point['host'], point['entry']), []).append(point)
+    compared = []
+    for key, not_after in sorted(expected_entries(report).items()):
+        nearest = min(by_key[key], key=lambda p: abs(p['time'] - checked))
+        told = not_after - checked
+        assert abs(nearest['value'] - told) <= CERT_INTERVAL + 1, (
+            '%s: %d s left at the backend (at %.0f), check.yml says %d s at %.0f' % (
+                key, nearest['value'], nearest['time'], told, checked))
+        compared.append(key)
+    assert len(compared) >= 10, compared
+
+
+def humanize_duration(seconds):
+    """As Prometheus's humanizeDuration writes a duration of a day or more."""
+    return '%dd %dh %dm %ds' % (seconds // 86400, seconds % 86400 // 3600, seconds % 3600 // 60, seconds % 60)
+
+
+def test_a_two_day_app_certificate_drops_below_renew_before_and_the_rule_fires(two_tier, tmp_path):
+    dropped = two_tier['short_app_dropped']
+    assert dropped, 'no point of %s at the backend after its certificate was replaced' % (SHORT_APP,)
+    assert 47 * 3600 <= dropped['value'] <= 48 * 3600, dropped
+    assert dropped['renew_before'] == '30d' and dropped['value'] < 30 * 86400
+    # The shipped rule, on the values the backend received: before the replacement (a year left) no alert; the
+    # value after it, held for more than the rule's hour, fires OtlpTlsCertificateRenewalOverdue for this app.
+    before = [p for p in two_tier['cert_points'] if (p['host'], p['entry']) == SHORT_APP
+              and p['time'] < two_tier['short_app_replaced']]
+    assert before and before[-1]['value'] > 300 * 86400, before[-1:]
+    labels = ('{otlp_tls_host="%s", otlp_tls_entry="%s", otlp_tls_role="app", otlp_tls_renew_before="30d"}'
+              % SHORT_APP)
+    # 'Nx90' is 91 samples (minutes 0 to 90): the falling values start at minute 91.
+    left = dropped['value'] - 60 * (175 - 91)
+    alert = {'exp_labels': {'severity': 'warning', 'renew_before': '30d', 'otlp_tls_host': SHORT_APP[0],
+                            'otlp_tls_entry': SHORT_APP[1], 'otlp_tls_role': 'app', 'otlp_tls_renew_before': '30d'},
+             'exp_annotations': {
+                 'summary': '%s %s: less time left than renew_before (30 days)' % SHORT_APP,
+                 'description': 'The certificate %s (app) expires in %s; it should have been renewed. Renewal is not '
+                                'running: check the scheduled site.yml (cron or AWX schedule) and the CA host, then run '
+                                'playbooks/site.yml --limit %s.' % (SHORT_APP[1], humanize_duration(left), SHORT_APP[0])}}
+    test = {'rule_files': [os.path.join(fleetlib.ROOT, 'prometheus', 'otlp-tls-alerts.yml')],
+            'evaluation_interval': '1m',
+            'tests': [{'interval': '1m',
+                       'input_series': [{'series': 'tlscheck_time_left_seconds' + labels,
+                                         'values': '%dx90 %d-60x90' % (before[-1]['value'], dropped['value'])}],
+                       'alert_rule_test': [
+                           {'eval_time': '85m', 'alertname': 'OtlpTlsCertificateRenewalOverdue', 'exp_alerts': []},
+                           {'eval_time': '175m', 'alertname': 'OtlpTlsCertificateRenewalOverdue',
+                            'exp_alerts': [alert]}]}]}
+    path = tmp_path / 'observed.test.yml'
+    path.write_text(json.dumps(test))
+    promtool = os.environ.get('OTLP_TLS_PROMTOOL') or subprocess.run(
+        ['bash', os.path.join(fleetlib.ROOT, 'tests', 'prometheus', 'promtool.sh'), '--cached'],
+        stdout=subprocess.PIPE, check=True).stdout.decode().strip()
+    run = subprocess.run([promtool, 'test', 'rules', str(path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         check=False)
+    assert run.returncode == 0, run.stdout.decode()
+
+
+def test_site_yml_renews_it_and_the_value_climbs_back(two_tier):
+    climbed = two_tier['short_app_climbed']
+    assert climbed and climbed['value'] > 364 * 86400, climbed
+    new = two_tier['short_app_cert']
+    assert new, 'the replaced certificate was not read'
+
+
+def test_each_ca_of_the_overlap_bundle_was_reported_during_the_ca_rotation(two_tier):
+    """ca-0 and ca-1 are the two CAs of the bundle while the rotation overlaps them, the same CA outside it."""
+    points = two_tier['cert_points']
+    for host in GATEWAYS + AGENTS:
+        slots = {}
+        for point in points:
+            if point['host'] == host and point['entry'] in ('ca-0', 'ca-1'):
+                slots.setdefault(int(point['time'] // CERT_INTERVAL), {})[point['entry']] = point['value']
+        # Two CAs made minutes apart (the fleet's, and the one the rotation made) end minutes apart; one CA read by two
+        # receivers in the same interval differs by at most the interval.
+        apart = [t for t, pair in slots.items() if len(pair) == 2 and abs(pair['ca-0'] - pair['ca-1']) > 120]
+        same = [t for t, pair in slots.items() if len(pair) == 2 and abs(pair['ca-0'] - pair['ca-1']) <= CERT_INTERVAL + 2]
+        assert apart, '%s never reported two different CAs in the CA rotation' % host
+        assert same, '%s never reported the one CA twice outside it' % host

@@ -37,7 +37,10 @@ CA_PLAYS = ['CA rotation, %s, phase %s' % (who, phase) for phase in ('trust', 'r
             for who in ('collectors', 'agents', 'apps', 'move on')]
 # Without an agents group, the agents' plays have no host.
 CA_PHASES = [name for name in CA_PLAYS if ', agents,' not in name]
-ROTATE_ALL = LEAF[:2] + ['Leaf rotation, agents'] + LEAF[2:] + ['CA rotation, start or resume'] + CA_PLAYS
+# The last play (the agents' copies of the apps' new certificates) has hosts only when there is an agents group.
+AGENTS_COPIES = 'Agents, their copies of the apps\' new certificates'
+ROTATE_ALL = LEAF[:2] + ['Leaf rotation, agents'] + LEAF[2:] + ['CA rotation, start or resume'] + CA_PLAYS + [
+    AGENTS_COPIES]
 
 
 @pytest.fixture(scope='module')
@@ -100,9 +103,10 @@ def test_two_tiers_put_the_agents_between_the_gateways_and_the_apps(tmp_path):
     path.write_text(yaml.safe_dump({'all': {'children': two_tier}}))
     site = plays(str(path), 'site.yml')
     assert [(name.split(' ')[0], hosts) for name, hosts in site] == [
-        ('Collectors', ['collector1']), ('Agents', ['app1']), ('Apps', ['app1', 'app2'])]
+        ('Collectors', ['collector1']), ('Agents', ['app1']), ('Apps', ['app1', 'app2']), ('Agents,', ['app1'])]
     leaf = plays(str(path), 'rotate.yml', 'otlp_tls_rotate=leaf')
-    assert started(leaf) == ROTATE_ALL[:4] and dict(leaf)['Leaf rotation, agents'] == ['app1']
+    assert started(leaf) == ROTATE_ALL[:4] + [AGENTS_COPIES] and dict(leaf)['Leaf rotation, agents'] == ['app1']
+    assert dict(leaf)[AGENTS_COPIES] == ['app1']
     limited = dict(plays(str(path), 'rotate.yml', 'otlp_tls_rotate=leaf', 'otlp_tls_rotate_hosts=app2'))
     assert limited['Leaf rotation, agents'] == [] and limited['Leaf rotation, apps'] == ['app2']
     check = plays(str(path), 'check.yml')
@@ -110,6 +114,7 @@ def test_two_tiers_put_the_agents_between_the_gateways_and_the_apps(tmp_path):
     ca = dict(plays(str(path), 'rotate.yml', 'otlp_tls_rotate=ca'))
     assert ca['CA rotation, agents, phase trust'] == ['app1'] and ca['CA rotation, apps, phase trust'] == ['app1', 'app2']
     assert ca['CA rotation, move on, phase retire'] == ['app1', 'app2', 'collector1']
+    assert ca[AGENTS_COPIES] == ['app1']
 
 
 def test_rotate_ca_covers_both_groups(inventory):

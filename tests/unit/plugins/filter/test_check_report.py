@@ -385,6 +385,23 @@ def test_backend_row_handshake_and_days_left():
     assert cr.check_backend_row({'skipped': True}, 'gw1', target) == []
 
 
+def test_check_prometheus_survives_what_a_host_may_report():
+    """A lone surrogate, control characters, a huge value or a bad time from one host: valid UTF-8 text for every
+    row, that row without a time-left sample, no exception (node_exporter drops a whole file it can not read)."""
+    from ansible_collections.otlp.tls.plugins.filter.check_report import check_prometheus, _row
+    rows = [_row(host='evil', role='app', certificate='x', subject='CN=x\udcff\r\x00' + 'A' * 5000,
+                 not_after='2026-12-31T00:00:00Z'),
+            _row(host='evil', role='app', certificate='y', not_after={'not': 'a time'}),
+            _row(host='evil', role='app', certificate='z', not_after='tomorrow'),
+            _row(host='good', role='app', certificate='c', not_after='2026-12-31T00:00:00Z')]
+    text = check_prometheus(rows, '2026-12-01T00:00:00Z')
+    text.encode('utf-8')
+    assert '\udcff' not in text and '\x00' not in text and '\r' not in text
+    assert all(len(line) < 2000 for line in text.splitlines())
+    assert sum(1 for line in text.splitlines() if line.startswith('tlscheck_time_left_seconds{')) == 2
+    assert sum(1 for line in text.splitlines() if line.startswith('otlp_tls_check_ok{')) == 4
+
+
 def test_check_prometheus_writes_the_textfile_format():
     from ansible_collections.otlp.tls.plugins.filter.check_report import check_prometheus, _row
     rows = [_row(host='app1', role='app', certificate='checkout', issuer='CN=otlp.tls CA', subject='CN=checkout@app1',

@@ -187,3 +187,48 @@ def test_a_path_as_binary_is_refused(tmp_path):
     src = archive(tmp_path / 'a.tar.gz', {BINARY: (b'x', 0o755)})
     result = run_module('collector_release', args(tmp_path, src, binary='../otelcol'))
     assert result['failed'] and 'must be a file name' in result['msg']
+
+
+# The real collectors the tests build (scripts/setup.sh): the test distribution, and the core-only one without the
+# tls_check receiver and the resource processor.
+CERT_METRICS = ['receivers/tls_check|tlscheck', 'processors/resource']
+
+
+def real_collector(variable):
+    path = os.environ.get(variable)
+    assert path and os.access(path, os.X_OK), '%s is not set: run scripts/setup.sh (collector builds)' % variable
+    return path
+
+
+def test_a_binary_with_the_required_components_is_installed(tmp_path):
+    (tmp_path / 'bin').mkdir()
+    task = args(tmp_path, real_collector('OTLP_TLS_COLLECTOR_BIN'), kind='binary', binary='otelcol',
+                link=str(tmp_path / 'bin' / 'otelcol'), required_components=CERT_METRICS)
+    result = run_module('collector_release', task)
+    assert result['changed'] and not result.get('failed'), result
+    assert os.path.isfile(result['binary_path'])
+
+
+def test_a_binary_without_them_changes_nothing_and_says_what_it_lacks(tmp_path):
+    (tmp_path / 'bin').mkdir()
+    os.symlink('/nonexistent/old', str(tmp_path / 'bin' / 'otelcol'))
+    task = args(tmp_path, real_collector('OTLP_TLS_COLLECTOR_CORE_BIN'), kind='binary', binary='otelcol',
+                link=str(tmp_path / 'bin' / 'otelcol'), required_components=CERT_METRICS)
+    result = run_module('collector_release', task)
+    assert result['failed'] and result['missing_components'] == ['receiver tls_check', 'processor resource']
+    assert 'has no receiver tls_check and no processor resource' in result['msg'] and 'Nothing changed' in result['msg']
+    assert os.listdir(str(tmp_path / 'opt' / 'collector')) == [], 'the staging directory is removed'
+    assert os.readlink(str(tmp_path / 'bin' / 'otelcol')) == '/nonexistent/old'
+    # Without the requirement the same binary installs.
+    task['required_components'] = []
+    assert run_module('collector_release', task)['changed']
+
+
+def test_a_binary_that_does_not_run_changes_nothing(tmp_path):
+    (tmp_path / 'bin').mkdir()
+    src = tmp_path / 'otelcol'
+    src.write_bytes(b'\x7fELF not really')
+    result = run_module('collector_release', args(tmp_path, str(src), kind='binary', binary='otelcol',
+                                                  required_components=CERT_METRICS))
+    assert result['failed'] and 'does not run here' in result['msg'], result
+    assert os.listdir(str(tmp_path / 'opt' / 'collector')) == []

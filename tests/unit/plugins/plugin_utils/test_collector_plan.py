@@ -6,6 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 import pytest
 
 from ansible_collections.otlp.tls.plugins.filter.exporter_env import systemd_environment
@@ -278,3 +280,165 @@ def test_the_agent_stops_only_when_no_gateway_can_serve_it():
     problems = check(dict(good, certificates={'gw1': {'error': 'unreachable'}}), settings(**AGENT), 'a1')['problems']
     assert 'gw1 could not be read: unreachable' in problems[0] and 'gw2 was not read' in problems[0]
     assert 'has no hosts' in check({'names': {}, 'group': 'gws'}, settings(**AGENT), 'a1')['problems'][0]
+
+
+# --- certificate metrics (issue 17) ---
+
+CERT_AGENT = {'cert_metrics': True, 'cert_metrics_interval': '10s', 'renew_before_days': '30', 'host': 'app1',
+              'gateway_endpoint': 'dns:///otlp-gateway:4317', 'tls_mode': 'mtls',
+              'cert_apps': [{'unit': 'checkout.service', 'language': 'go'}, {'unit': 'payments', 'language': 'python'}],
+              'cert_exporter_settings': {'tls_mode': 'mtls', 'certificate_scope': 'unit'}}
+
+
+def cert_settings(**changes):
+    """The settings of an agent with certificate metrics, with ``changes``."""
+    out = dict(BASE)
+    out.update(CERT_AGENT)
+    out.update(changes)
+    return out
+
+
+def cert_plan(files=None, **changes):
+    merged = cert_settings(**changes)
+    return collector_plan.cert_targets(merged, merged['host'], files or {}, merged.get('cert_apps'),
+                                       merged.get('cert_exporter_settings'))
+
+
+def test_cert_metrics_off_reports_nothing():
+    assert cert_plan(cert_metrics=False) == {'targets': [], 'pending': []}
+    assert cert_plan(cert_metrics='false') == {'targets': [], 'pending': []}
+    assert 'tls_check/otlp_tls_cert_collector' not in collector_plan.config(settings())['receivers']
+
+
+def test_an_agent_reports_its_certificate_the_ca_slots_and_the_apps_certificates_that_are_there():
+    plan = cert_plan({'/etc/otlp-tls/checkout/cert.pem': {'exists': True}, '/etc/otlp-tls/payments/cert.pem': {}})
+    assert [(t['entry'], t['role'], t['path'], t['renew_before']) for t in plan['targets']] == [
+        ('collector', 'agent', '/etc/otlp-tls/collector/cert.pem', '30d'),
+        ('ca-0', 'ca', '/etc/otlp-tls/collector/ca-0.pem', ''),
+        ('ca-1', 'ca', '/etc/otlp-tls/collector/ca-1.pem', ''),
+        ('checkout', 'app', '/etc/otlp-tls/collector/apps/checkout.pem', '30d')]
+    assert plan['targets'][-1]['source'] == '/etc/otlp-tls/checkout/cert.pem', 'a copy of the app\'s certificate'
+    assert [t['entry'] for t in plan['pending']] == ['payments'], 'not there yet: for site.yml\'s last play'
+    assert collector_plan.cert_paths(plan) == [
+        '/etc/otlp-tls/collector/cert.pem', '/etc/otlp-tls/collector/ca-0.pem', '/etc/otlp-tls/collector/ca-1.pem',
+        '/etc/otlp-tls/collector/apps/checkout.pem', '/etc/otlp-tls/checkout/cert.pem',
+        '/etc/otlp-tls/collector/apps/payments.pem', '/etc/otlp-tls/payments/cert.pem', '/etc/otlp-tls/collector/apps']
+
+
+def test_the_copies_of_the_apps_certificates_follow_them():
+    plan = cert_plan({'/etc/otlp-tls/checkout/cert.pem': {'exists': True}, '/etc/otlp-tls/payments/cert.pem': {
+        'exists': True}})
+    good = {'exists': True, 'kind': 'file', 'owner': 'root', 'group': 'otelcol', 'mode': '0644', 'sha256': 'a'}
+    files = {'/etc/otlp-tls/checkout/cert.pem': {'exists': True, 'sha256': 'a'},
+             '/etc/otlp-tls/payments/cert.pem': {'exists': True, 'sha256': 'b'},
+             '/etc/otlp-tls/collector/apps/checkout.pem': good,
+             '/etc/otlp-tls/collector/apps/payments.pem': dict(good, sha256='old')}
+    assert collector_plan.cert_copies(plan['targets'], files, 'otelcol') == [
+        {'src': '/etc/otlp-tls/payments/cert.pem', 'dest': '/etc/otlp-tls/collector/apps/payments.pem'}]
+    files['/etc/otlp-tls/collector/apps/payments.pem'] = dict(good, sha256='b', mode='0666')
+    assert [c['dest'] for c in collector_plan.cert_copies(plan['targets'], files, 'otelcol')] == [
+        '/etc/otlp-tls/collector/apps/payments.pem']
+    files['/etc/otlp-tls/collector/apps/payments.pem'] = dict(good, sha256='b')
+    assert collector_plan.cert_copies(plan['targets'], files, 'otelcol') == []
+    del files['/etc/otlp-tls/collector/apps/checkout.pem']
+    assert [c['dest'] for c in collector_plan.cert_copies(plan['targets'], files, 'otelcol')] == [
+        '/etc/otlp-tls/collector/apps/checkout.pem']
+
+
+def test_app_certificates_follow_the_exporter_roles_names_and_modes():
+    host_scope = cert_plan({'/etc/otlp-tls/app/cert.pem': {'exists': True}},
+                           cert_exporter_settings={'tls_mode': 'mtls', 'certificate_scope': 'host'})
+    assert [t['entry'] for t in host_scope['targets'] if t['role'] == 'app'] == ['app']
+    assert [t for t in cert_plan(cert_exporter_settings={'tls_mode': 'tls'})['targets'] if t['role'] == 'app'] == []
+    assert cert_plan(cert_exporter_settings={'tls_mode': 'tls'})['pending'] == [], 'server TLS only: no client cert'
+
+
+def test_a_gateway_reports_the_backends_ca_and_a_plain_collector_its_role():
+    gateway = cert_plan(gateway_endpoint='', backend_endpoint='backend:4317', backend_ca_file='/ctl/vendor.crt',
+                        cert_apps=[])
+    assert [(t['entry'], t['role']) for t in gateway['targets']] == [
+        ('collector', 'gateway'), ('ca-0', 'ca'), ('ca-1', 'ca'), ('backend-ca', 'ca')]
+    assert cert_plan(gateway_endpoint='', cert_apps=[])['targets'][0]['role'] == 'collector'
+    backend = cert_plan(gateway_endpoint='', tls_mode='none', cert_apps=[])
+    assert backend['targets'] == [], 'no certificate of the fleet on a plain-text collector'
+
+
+def test_each_certificate_gets_its_receiver_resource_attributes_and_pipeline_to_the_next_hop():
+    merged = cert_settings()
+    targets = cert_plan({'/etc/otlp-tls/checkout/cert.pem': {'exists': True}})['targets']
+    config = collector_plan.config(dict(merged, cert_targets=targets))
+    receiver = config['receivers']['tls_check/otlp_tls_cert_checkout']
+    assert receiver == {'collection_interval': '10s',
+                        'targets': [{'file_path': '/etc/otlp-tls/collector/apps/checkout.pem'}]}
+    attributes = config['processors']['resource/otlp_tls_cert_checkout']['attributes']
+    assert dict((a['key'], a['value']) for a in attributes) == {
+        'otlp_tls.host': 'app1', 'otlp_tls.entry': 'checkout', 'otlp_tls.role': 'app', 'otlp_tls.renew_before': '30d'}
+    ca = dict((a['key'], a['value']) for a in config['processors']['resource/otlp_tls_cert_ca-1']['attributes'])
+    assert 'otlp_tls.renew_before' not in ca and ca['otlp_tls.role'] == 'ca'
+    pipes = config['service']['pipelines']
+    assert pipes['metrics/otlp_tls_cert_checkout'] == {
+        'receivers': ['tls_check/otlp_tls_cert_checkout'], 'processors': ['resource/otlp_tls_cert_checkout'],
+        'exporters': [collector_plan.GATEWAY_EXPORTER]}
+    assert len([p for p in pipes if p.startswith('metrics/otlp_tls_cert_')]) == 4
+    assert pipes[collector_plan.CERT_FORWARD] == {'receivers': ['otlp'], 'exporters': [collector_plan.GATEWAY_EXPORTER]}
+    assert config['processors']['batch'] == {}, 'the user\'s processors stay'
+
+
+def test_no_forwarding_pipeline_when_the_user_has_a_metrics_pipeline_and_none_without_a_hop():
+    merged = cert_settings(pipelines={'metrics': {'receivers': ['otlp'], 'exporters': ['debug']}})
+    config = collector_plan.config(dict(merged, cert_targets=cert_plan()['targets']))
+    assert collector_plan.CERT_FORWARD not in config['service']['pipelines']
+    one_tier = cert_settings(gateway_endpoint='', cert_apps=[],
+                             pipelines={'metrics': {'receivers': ['otlp'], 'exporters': ['debug']}})
+    config = collector_plan.config(dict(one_tier, cert_targets=cert_plan(gateway_endpoint='', cert_apps=[])['targets']))
+    assert config['service']['pipelines']['metrics/otlp_tls_cert_collector']['exporters'] == ['debug']
+    assert collector_plan.CERT_FORWARD not in config['service']['pipelines']
+
+
+def test_cert_metrics_with_nowhere_to_send_or_a_unit_name_that_can_not_name_a_component_are_refused():
+    nowhere = cert_settings(gateway_endpoint='', cert_apps=[])
+    assert any('nowhere to send' in p for p in collector_plan.problems(nowhere, 'app1'))
+    bad = cert_settings(cert_apps=[{'unit': 'my app', 'language': 'go'}])
+    assert any('my app' in p and 'otlp_tls_exporter_apps' in p for p in collector_plan.problems(bad, 'app1'))
+    assert not [p for p in collector_plan.problems(cert_settings(), 'app1') if 'cert' in p]
+
+
+CA1 = '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----'
+CA2 = '-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----'
+
+
+def test_ca_slots_hold_each_ca_of_an_overlap_bundle_and_the_first_twice_otherwise():
+    assert collector_plan.ca_slots(CA1 + '\n' + CA2 + '\n') == [CA1 + '\n', CA2 + '\n']
+    assert collector_plan.ca_slots(CA1 + '\n') == [CA1 + '\n', CA1 + '\n']
+    assert collector_plan.ca_slots('') == [] and collector_plan.ca_slots(None) == []
+
+
+CORE_LISTING = """buildinfo:
+    command: otelcol
+    description: OpenTelemetry Collector
+    version: 0.165.0
+receivers:
+    - name: otlp
+      module: go.opentelemetry.io/collector/receiver/otlpreceiver v0.165.0
+      stability:
+        logs: Stable
+processors:
+    - name: batch
+      module: go.opentelemetry.io/collector/processor/batchprocessor v0.165.0
+"""
+
+
+def test_the_filter_reads_otelcol_components_output():
+    from ansible_collections.otlp.tls.plugins.filter.plan import collector_missing_components
+    assert collector_missing_components(CORE_LISTING) == ['receiver tls_check', 'processor resource']
+    renamed = CORE_LISTING.replace('name: otlp', 'name: tlscheck').replace('name: batch', 'name: resource')
+    assert collector_missing_components(renamed) == [], 'the old name tlscheck counts'
+    assert collector_missing_components(CORE_LISTING, ['receivers/otlp']) == []
+    assert collector_missing_components('') == ['receiver tls_check', 'processor resource']
+    # The test build's own listing (tests/collector/build.sh writes it beside the binary) has both.
+    binary = os.environ.get('OTLP_TLS_COLLECTOR_BIN')
+    if binary and os.path.exists(os.path.join(os.path.dirname(binary), 'components.yaml')):
+        with open(os.path.join(os.path.dirname(binary), 'components.yaml')) as handle:
+            assert collector_missing_components(handle.read()) == []
+    with pytest.raises(Exception, match='as text'):
+        collector_missing_components({'receivers': []})
