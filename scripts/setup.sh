@@ -165,11 +165,18 @@ self_link() {
 
 # --- e) containers.conf / f) image: separate scripts, usable alone -------
 # Their output is streamed (the image build takes a minute) and kept to tell
-# whether they skipped.
+# whether they skipped. run_script SCRIPT [ARG...]: the arguments reach the script
+# (each Debian release's image is its own --suite), and its failure fails the set-up.
 run_script() {
-  local log
-  log="$OTLP_TLS_CACHE/.last-$(basename "$1").log"
-  bash "$1" 2>&1 | tee "$log" >&2
+  local script=$1 log rc=0 suffix=
+  shift
+  (($# == 0)) || suffix=$(printf -- '-%s' "$@" | tr -c 'A-Za-z0-9.-' '_')
+  log="$OTLP_TLS_CACHE/.last-$(basename "$script")$suffix.log"
+  bash "$script" "$@" 2>&1 | tee "$log" >&2 || rc=$?
+  if ((rc != 0)); then
+    otlp_log "ERROR: $(basename "$script") $* failed (exit $rc); its output: $log"
+    return "$rc"
+  fi
   grep -q -e 'up to date' -e 'skipping build' "$log" && result=skipped
   return 0
 }
