@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import hmac
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
@@ -294,6 +295,17 @@ def file_is(found, kind, owner, group, mode, sha256=None):
         == (kind, owner, group, mode) and (sha256 is None or found.get('sha256') == sha256)
 
 
+def secret_file_is(found, content, digest_key, owner, group, mode):
+    """Whether a secret file otlp.tls.host_state read (its ``files`` entry, with ``hmac`` under ``digest_key``) exists
+    as a file of this owner, group and mode and holds ``content``: the HMAC of ``content`` under the same key is
+    compared, so neither the content nor a digest anyone could test guesses against leaves the host or the
+    controller. No key, or no HMAC in the entry, gives false (the file is then written)."""
+    found = found if isinstance(found, dict) else {}
+    if not digest_key or not found.get('hmac') or not file_is(found, 'file', owner, group, mode):
+        return False
+    return hmac.compare_digest(to_text(found['hmac']), host_plan.digest(digest_key, content if content is not None else ''))
+
+
 def unit_is(found, active_state, unit_file_state):
     """Whether a unit otlp.tls.host_state read (its ``units`` entry) is in this state (active) and enabled state."""
     found = found if isinstance(found, dict) else {}
@@ -351,6 +363,7 @@ class FilterModule(object):
             'any_dir_under': any_dir_under,
             'any_changed': any_changed,
             'file_is': file_is,
+            'secret_file_is': secret_file_is,
             'unit_is': unit_is,
             'user_is': user_is,
         }

@@ -108,3 +108,28 @@ def test_host_names_are_read_from_the_hosts_file(tmp_path):
     assert read_host_names(['x'], str(tmp_path / 'none')) == {'x': []}
     result = run_module('host_state', dict(host_names=['localhost']))
     assert '127.0.0.1' in result['host_names']['localhost'] or '::1' in result['host_names']['localhost']
+
+
+def test_a_secret_file_is_judged_by_its_hmac_under_the_runs_key(tmp_path):
+    """The collector role's skip of its secret environment file: host_state's HMAC under the run's key, and the
+    secret_file_is filter on the controller, agree on the same content and on nothing else."""
+    from ansible_collections.otlp.tls.plugins.filter.plan import secret_file_is
+    secret = tmp_path / 'otelcol.service.env'
+    secret.write_text('OTLP_TLS_BACKEND_TOKEN=s3cr3t\n')
+    os.chmod(str(secret), 0o640)
+    me, group = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
+    key = 'k' * 43
+    both = dict(secret_files=[str(secret)], stat_only=[str(secret)], digest_key=key)
+    found = run_module('host_state', both)['files'][str(secret)]
+    assert 's3cr3t' not in repr(found) and 'sha256' not in found
+    assert secret_file_is(found, 'OTLP_TLS_BACKEND_TOKEN=s3cr3t\n', key, me, group, '0640') is True
+    # Another content, another key (a digest from an earlier run), another mode or group: written again.
+    assert secret_file_is(found, 'OTLP_TLS_BACKEND_TOKEN=other\n', key, me, group, '0640') is False
+    assert secret_file_is(found, 'OTLP_TLS_BACKEND_TOKEN=s3cr3t\n', 'j' * 43, me, group, '0640') is False
+    assert secret_file_is(found, 'OTLP_TLS_BACKEND_TOKEN=s3cr3t\n', key, me, group, '0644') is False
+    assert secret_file_is(found, 'OTLP_TLS_BACKEND_TOKEN=s3cr3t\n', key, me, 'no-such-group', '0640') is False
+    # No key, or a read without an HMAC (stat only), is never taken as equal.
+    assert secret_file_is(found, 'OTLP_TLS_BACKEND_TOKEN=s3cr3t\n', '', me, group, '0640') is False
+    stat_only = run_module('host_state', dict(stat_only=[str(secret)]))['files'][str(secret)]
+    assert secret_file_is(stat_only, 'OTLP_TLS_BACKEND_TOKEN=s3cr3t\n', key, me, group, '0640') is False
+    assert secret_file_is(dict(exists=False), '', key, me, group, '0640') is False
