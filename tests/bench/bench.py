@@ -7,6 +7,10 @@
                                                  the floor's ready-made key, certificate and CA per host
   python bench.py memory STATS SIZE COLLECTOR    one JSON line: MiB per host from `podman stats` NAME MEMUSAGE lines
   python bench.py report MEASUREMENTS JSON_OUT   tables per fleet size, time per host, results as JSON
+  python bench.py cpu OUT COMMAND...             run COMMAND (its exit status is ours), then write to OUT the CPU
+                                                 seconds of the controller (COMMAND and every process under it that
+                                                 was waited for: ansible-playbook, its workers, their `podman exec`
+                                                 clients) and of the whole machine (the hosts' own work included)
 
 MEASUREMENTS is the JSON-lines file run.sh appends to: one line per measured run
 ({"kind": "measure", "size", "run", "name", "seconds", "changed", ...}) and one per
@@ -22,7 +26,10 @@ import ipaddress
 import json
 import os
 import re
+import resource
+import signal
 import statistics
+import subprocess
 import sys
 
 RECAP = re.compile(
@@ -81,6 +88,34 @@ def calls(path, collector):
     apps = [n for h, n in counts.items() if h != collector]
     return {'total': sum(counts.values()), 'app_host_median': statistics.median(apps) if apps else 0,
             'collector': counts.get(collector, 0)}
+
+
+def machine_busy_seconds(stat='/proc/stat'):
+    """CPU seconds the whole machine spent busy (user, nice, system, irq, softirq, steal) since boot."""
+    with open(stat) as handle:
+        fields = handle.readline().split()
+    assert fields[0] == 'cpu', fields
+    ticks = [int(value) for value in fields[1:]]
+    busy = sum(ticks[:3]) + sum(ticks[5:8])
+    return busy / float(os.sysconf('SC_CLK_TCK'))
+
+
+def run_counting_cpu(out, argv):
+    """Run ``argv``, forwarding SIGTERM and SIGINT (timeout and run.sh stop it through us), and write the controller's
+    and the machine's CPU seconds to ``out`` as JSON; returns its exit status."""
+    machine0 = machine_busy_seconds()
+    proc = subprocess.Popen(argv)
+
+    def forward(signum, _frame):
+        proc.send_signal(signum)
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    rc = proc.wait()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with open(out, 'w') as handle:
+        json.dump({'controller_cpu_s': round(usage.ru_utime + usage.ru_stime, 2),
+                   'machine_cpu_s': round(machine_busy_seconds() - machine0, 2)}, handle)
+    return rc
 
 
 def make_files(out_dir, ca_name, specs):
@@ -186,6 +221,10 @@ def summarize(lines):
             rows[name]['hosts'] = hosts
             rows[name]['per_host'] = rows[name]['median'] / hosts
             rows[name]['changed'] = [line['changed'] for line in runs if line['name'] == name]
+            for key in ('controller_cpu_s', 'machine_cpu_s'):
+                cpu = [line[key] for line in runs if line['name'] == name and line.get(key) is not None]
+                if cpu:
+                    rows[name][key.replace('_s', '_per_host')] = statistics.median(cpu) / hosts
             remote = [line['remote_calls'] for line in runs if line['name'] == name and line.get('remote_calls')]
             if remote:
                 rows[name]['calls_per_app_host'] = statistics.median([r['app_host_median'] for r in remote])
@@ -218,6 +257,11 @@ def summarize(lines):
                 # Time per host at the largest size over the smallest: <= 1 means no worse than linear.
                 growth[name] = _ratio(large['rows'][name]['per_host'], small['rows'][name]['per_host'])
         result['per_host_growth'] = {'from': small['size'], 'to': large['size'], 'ratio': growth}
+        for key in ('controller_cpu_per_host', 'machine_cpu_per_host'):
+            cpu_growth = dict((name, _ratio(large['rows'][name][key], small['rows'][name][key])) for name, _label in ROWS
+                              if key in small['rows'].get(name, {}) and key in large['rows'].get(name, {}))
+            if cpu_growth:
+                result['per_host_growth'][key] = cpu_growth
     return result
 
 
@@ -267,11 +311,28 @@ def print_tables(result, out=sys.stdout):
             row = entry['rows'].get(name)
             cells.append(' %7s |' % fmt(row and row['per_host'], '%.2f'))
         out.write('| %-32s |%s\n' % (label, ''.join(cells)))
+    titles = (('controller_cpu_per_host',
+               'Controller CPU per host (CPU seconds of ansible-playbook, its workers and their podman exec clients / hosts)'),
+              ('machine_cpu_per_host', 'Machine CPU per host (the whole machine, the hosts\' own work included / hosts)'))
+    for key, title in titles:
+        if not any(key in row for entry in result['sizes'] for row in entry['rows'].values()):
+            continue
+        out.write('\n%s\n' % title)
+        out.write('| %-32s |%s\n' % ('', ''.join(' %7s |' % ('N=%d' % s) for s in sizes)))
+        out.write('|%s|%s\n' % ('-' * 34, '---------|' * len(sizes)))
+        for name, label in ROWS:
+            cells = [' %7s |' % fmt((entry['rows'].get(name) or {}).get(key), '%.2f') for entry in result['sizes']]
+            out.write('| %-32s |%s\n' % (label, ''.join(cells)))
     growth = result.get('per_host_growth')
     if growth:
         out.write('\nTime per host at N=%d over N=%d (<= 1.00: no worse than linear): %s\n'
                   % (growth['to'], growth['from'],
                      ', '.join('%s %s' % (k, fmt(v, '%.2f')) for k, v in growth['ratio'].items())))
+        for key, what in (('controller_cpu_per_host', 'Controller CPU'), ('machine_cpu_per_host', 'Machine CPU')):
+            if growth.get(key):
+                out.write('%s per host at N=%d over N=%d: %s\n' % (
+                    what, growth['to'], growth['from'],
+                    ', '.join('%s %s' % (k, fmt(v, '%.2f')) for k, v in growth[key].items())))
 
 
 def main(argv):
@@ -283,6 +344,8 @@ def main(argv):
         print(json.dumps(memory(argv[1], argv[2], argv[3])))
     elif len(argv) >= 3 and argv[0] == 'files':
         make_files(argv[1], argv[2], argv[3:])
+    elif len(argv) >= 3 and argv[0] == 'cpu':
+        return run_counting_cpu(argv[1], argv[2:])
     elif len(argv) == 3 and argv[0] == 'report':
         with open(argv[1]) as handle:
             lines = [json.loads(line) for line in handle if line.strip()]

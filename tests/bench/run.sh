@@ -162,7 +162,11 @@ measure() {
   calls=${log%.log}.calls
   rm -f "$calls"
   t0=$(now)
-  OTLP_TLS_COUNT_EXEC=$calls timeout --kill-after=30 "$BENCH_TIMEOUT" ansible-playbook "${extra[@]}" "$@" >"$log" 2>&1 &
+  # The controller's CPU seconds (ansible-playbook and everything it waited for) and the machine's, for this run.
+  cpu=${log%.log}.cpu
+  rm -f "$cpu"
+  OTLP_TLS_COUNT_EXEC=$calls timeout --kill-after=30 "$BENCH_TIMEOUT" \
+    python3 "$here/bench.py" cpu "$cpu" ansible-playbook "${extra[@]}" "$@" >"$log" 2>&1 &
   child=$!
   wait "$child" || rc=$?
   seconds=$(elapsed "$t0")
@@ -190,14 +194,15 @@ measure() {
     echo "bench: $name (N=$size, run $run) changed only $(jq .changed_fleet_hosts <<<"$recap") of $play_hosts hosts; log: $log" >&2
     exit 1
   fi
-  local remote
+  local remote cpu_json
   remote=$(python3 "$here/bench.py" calls "$calls" "$fleet-collector1")
+  cpu_json=$(cat "$cpu")
   record "$(jq -cn --arg name "$name" --argjson size "$size" --argjson run "$run" --argjson s "$seconds" \
     --argjson recap "$recap" --argjson load "$load" --argjson others "$others" --argjson remote "$remote" \
-    --argjson hosts "$play_hosts" \
+    --argjson hosts "$play_hosts" --argjson cpu "$cpu_json" \
     '{kind: "measure", name: $name, size: $size, hosts: $hosts, run: $run, seconds: $s, changed: $recap.changed,
       changed_hosts: ($recap.changed_hosts | length), ok: $recap.ok, load_before: $load, other_containers: $others,
-      remote_calls: $remote}')"
+      remote_calls: $remote, controller_cpu_s: $cpu.controller_cpu_s, machine_cpu_s: $cpu.machine_cpu_s}')"
   otlp_log "bench N=$size run $run: $name ${seconds} s, changed $(jq .changed <<<"$recap") on $(jq '.changed_hosts | length' <<<"$recap") hosts"
 }
 
