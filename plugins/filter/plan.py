@@ -12,7 +12,7 @@ import base64
 import hmac
 
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.module_utils.six import string_types
 from ansible.module_utils.parsing.convert_bool import boolean
 
@@ -303,7 +303,9 @@ def secret_file_is(found, content, digest_key, owner, group, mode):
     found = found if isinstance(found, dict) else {}
     if not digest_key or not found.get('hmac') or not file_is(found, 'file', owner, group, mode):
         return False
-    return hmac.compare_digest(to_text(found['hmac']), host_plan.digest(digest_key, content if content is not None else ''))
+    # As bytes: compare_digest refuses text that is not ASCII, which a host could send.
+    return hmac.compare_digest(to_bytes(found['hmac'], errors='surrogate_or_replace'),
+                               to_bytes(host_plan.digest(digest_key, content if content is not None else '')))
 
 
 def unit_is(found, active_state, unit_file_state):

@@ -23,8 +23,9 @@ description:
   - For certificate directories, the public files (certificate, full chain, trust bundle) as text, the owner, group and
     mode of every file, and of the private key its public key fingerprint only (the key never leaves the host).
   - For plain files, their SHA-256, owner, group and mode. For secret files (an C(EnvironmentFile=) with tokens) an
-    HMAC-SHA256 under O(digest_key), a key only the controller knows for this run; a digest of a secret that anyone
-    reading the output could test guesses against is never returned.
+    HMAC-SHA256 under O(digest_key), a key the controller makes for this host and run and shows nowhere (only this
+    host receives it); a digest of a secret that anyone reading the output could test guesses against is never
+    returned.
 version_added: 0.3.0
 attributes:
   check_mode:

@@ -133,3 +133,6 @@ def test_a_secret_file_is_judged_by_its_hmac_under_the_runs_key(tmp_path):
     stat_only = run_module('host_state', dict(stat_only=[str(secret)]))['files'][str(secret)]
     assert secret_file_is(stat_only, 'OTLP_TLS_BACKEND_TOKEN=s3cr3t\n', key, me, group, '0640') is False
     assert secret_file_is(dict(exists=False), '', key, me, group, '0640') is False
+    # Whatever a host sends as its HMAC is compared, never a crash (compare_digest refuses non-ASCII text).
+    assert secret_file_is(dict(found, hmac=u'\u00e9' * 64), 'OTLP_TLS_BACKEND_TOKEN=s3cr3t\n', key, me, group,
+                          '0640') is False
